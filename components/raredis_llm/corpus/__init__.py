@@ -1,0 +1,1 @@
+"""RareDis BRAT standoff -> spaCy Docs / DocBins, and back."""

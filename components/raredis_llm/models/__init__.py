@@ -1,0 +1,1 @@
+"""Offline model assets: where the default local models come from."""

