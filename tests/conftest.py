@@ -1,0 +1,34 @@
+"""Shared test set-up: never reach a model hub; find the RareDis files."""
+
+import os
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="session")
+def raredis_dir() -> Path:
+    """The folder with RareDis train.zip/dev.zip ($RAREDIS_DIR, default ../shared/raredis)."""
+    path = Path(os.environ.get("RAREDIS_DIR", ROOT.parent / "shared" / "raredis"))
+    if not (path / "train.zip").exists():
+        pytest.fail(f"RareDis files not found in {path}: set RAREDIS_DIR to a folder with train.zip and dev.zip")
+    return path
+
+
+@pytest.fixture(scope="session")
+def converted_corpus(raredis_dir, tmp_path_factory):
+    """The whole shared corpus converted once per test session."""
+    from raredis_llm.corpus.convert import convert_corpus
+    from raredis_llm.corpus.sources import fetch
+
+    assets = fetch(tmp_path_factory.mktemp("assets"), source=raredis_dir, log=lambda *_: None)
+    out = tmp_path_factory.mktemp("corpus")
+    report = convert_corpus(assets, out, progress=False)
+    return out, report
