@@ -1,6 +1,6 @@
 """Convert RareDis BRAT files to spaCy DocBins (sentence and document level).
 
-    python scripts/convert.py assets/raredis corpus [--merge-skin] [--lenient]
+    python scripts/convert.py assets/raredis corpus [--merge-skin true] [--lenient]
 """
 
 import json
@@ -15,12 +15,12 @@ from raredis_llm.corpus.convert import convert_corpus, report_rows
 def main(
     source_dir: Path = typer.Argument(..., help="RareDis folder: train.zip + dev.zip, or train/ dev/ [test/]"),
     output_dir: Path = typer.Argument(..., help="Where {split}.spacy and docs/{split}.spacy go"),
-    merge_skin: bool = typer.Option(False, "--merge-skin", help="Tag SKINRAREDISEASE as RAREDISEASE in doc.ents"),
+    merge_skin: str = typer.Option("false", "--merge-skin", help="true: tag SKINRAREDISEASE as RAREDISEASE in doc.ents"),
     lenient: bool = typer.Option(False, "--lenient", help="Skip bad lines with a warning instead of failing"),
     validation_fraction: float = typer.Option(0.1, help="Share of train documents held out for validation"),
     seed: int = typer.Option(0, help="Seed of the validation split"),
 ):
-    report = convert_corpus(source_dir, output_dir, merge_skin=merge_skin, lenient=lenient,
+    report = convert_corpus(source_dir, output_dir, merge_skin=merge_skin.lower() in {"true", "1", "yes"}, lenient=lenient,
                             validation_fraction=validation_fraction, seed=seed)
     msg.info(f"Split policy: {report['split_policy']}")
     for split, stats in report["splits"].items():

@@ -17,6 +17,7 @@ import hashlib
 import os
 import random
 import shutil
+import tempfile
 import urllib.request
 import zipfile
 from pathlib import Path
@@ -87,17 +88,26 @@ def _is_v1_layout(path: Path) -> bool:
     return (path / "train").is_dir() and any((path / "train").glob("*.ann"))
 
 
-def unpack(folder: Union[str, Path]) -> Path:
-    """Make sure ``folder`` has ``train/`` and ``dev/`` folders (extracting the zips)."""
+def unpack(folder: Union[str, Path], extract_to: Optional[Union[str, Path]] = None) -> Path:
+    """Return a folder with ``train/`` and ``dev/`` of ``.txt`` + ``.ann``.
+
+    A folder already laid out so is returned as it is. Otherwise its zips are extracted
+    into ``extract_to`` (default: a new temporary folder, so a read-only or shared source
+    folder is never written to) and that folder is returned.
+    """
     folder = Path(folder)
-    for name in PUBLIC_FILES:
-        split = name[: -len(".zip")]
-        if (folder / name).exists() and not (folder / split).is_dir():
-            with zipfile.ZipFile(folder / name) as zf:
-                zf.extractall(folder)
-    if not _is_v1_layout(folder):
-        raise SourceError(f"{folder} has no train/ folder of .txt + .ann after unpacking")
-    return folder
+    if _is_v1_layout(folder):
+        return folder
+    zips = [folder / name for name in PUBLIC_FILES if (folder / name).exists()]
+    if not zips:
+        raise SourceError(f"{folder} has neither train.zip/dev.zip nor train/ dev/ folders of .txt + .ann")
+    target = Path(extract_to) if extract_to is not None else Path(tempfile.mkdtemp(prefix="raredis_"))
+    for path in zips:
+        with zipfile.ZipFile(path) as zf:
+            zf.extractall(target)
+    if not _is_v1_layout(target):
+        raise SourceError(f"{folder}: the zips hold no train/ folder of .txt + .ann")
+    return target
 
 
 def has_official_test(folder: Union[str, Path]) -> bool:
