@@ -3,6 +3,7 @@
 import json
 import os
 import subprocess
+import sys
 import time
 from pathlib import Path
 from typing import Dict, List, Union
@@ -20,6 +21,8 @@ def record(metrics_dir: Union[str, Path], step: str, seconds: float) -> Dict[str
 
 
 def run_timed(metrics_dir: Union[str, Path], step: str, command: List[str]) -> int:
+    if command and command[0] in ("python", "python3"):
+        command = [sys.executable] + list(command[1:])  # as spaCy projects do
     start = time.time()
     code = subprocess.call(command)
     seconds = time.time() - start
