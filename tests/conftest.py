@@ -15,11 +15,15 @@ ROOT = Path(__file__).resolve().parent.parent
 
 @pytest.fixture(scope="session")
 def raredis_dir() -> Path:
-    """The folder with RareDis train.zip/dev.zip ($RAREDIS_DIR, default ../shared/raredis)."""
-    path = Path(os.environ.get("RAREDIS_DIR", ROOT.parent / "shared" / "raredis"))
-    if not (path / "train.zip").exists():
-        pytest.fail(f"RareDis files not found in {path}: set RAREDIS_DIR to a folder with train.zip and dev.zip")
-    return path
+    """The folder with RareDis train.zip/dev.zip: $RAREDIS_DIR, else ../shared/raredis, else
+    assets/raredis (filled by `spacy project run fetch`)."""
+    candidates = [Path(os.environ["RAREDIS_DIR"])] if os.environ.get("RAREDIS_DIR") else [
+        ROOT.parent / "shared" / "raredis", ROOT / "assets" / "raredis"]
+    for path in candidates:
+        if (path / "train.zip").exists():
+            return path
+    pytest.fail(f"RareDis files not found in {[str(p) for p in candidates]}: set RAREDIS_DIR to a folder with "
+                "train.zip and dev.zip, or run `spacy project run fetch`")
 
 
 @pytest.fixture(scope="session")
