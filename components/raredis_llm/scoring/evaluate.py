@@ -1,0 +1,250 @@
+"""Score any spaCy pipeline on gold Docs: one scorer for every system.
+
+``evaluate(nlp, gold_docs, system=...)`` runs the pipeline on the *texts* of the gold
+Docs (``nlp.pipe``, order kept), then ``score_docs`` compares ``doc.ents``:
+
+* spaCy's own NER scorer (``spacy.scorer.get_ner_prf`` on ``Example(pred, gold)``):
+  ``ents_p/r/f`` and ``ents_per_type``;
+* seqeval strict IOB2 on the gold tokens (predictions projected with
+  ``spans.project``): per type, micro and macro;
+* the error breakdown of ``errors.py``;
+
+each in both views of ``labels.VIEWS`` ("5type"; "4type" = SKINRAREDISEASE merged into
+RAREDISEASE on gold and predictions alike). Scores are fractions in [0, 1].
+"""
+
+import datetime as _dt
+import json
+import random
+import subprocess
+from collections import Counter
+from pathlib import Path
+from typing import Iterable, List, Optional, Sequence, Tuple, Union
+
+import spacy
+from spacy.language import Language
+from spacy.scorer import get_ner_prf
+from spacy.tokens import Doc, DocBin
+from spacy.training import Example
+
+from .. import __version__
+from ..corpus import schema
+from ..labels import LABELS, VIEWS
+from . import speed
+from .errors import CLASSES, ERROR_CLASSES, ErrorTally, classify
+from .seqeval_metrics import seqeval_scores
+from .spans import (
+    check_pairs, check_view, count_words, doc_ents, doc_label, iob2_tags, project, relabel,
+    spans_to_ents, view_doc,
+)
+
+DEFAULT_VIEWS: Tuple[str, ...] = tuple(VIEWS)
+#: Doc metadata handed to the pipeline with ``input_mode="tokens"``.
+PASS_THROUGH_KEYS = (schema.DOC_ID, schema.SENT_INDEX, schema.CHAR_OFFSET)
+
+
+def load_gold_docs(path: Union[str, Path], nlp: Optional[Language] = None) -> List[Doc]:
+    """The Docs of a ``.spacy`` DocBin, with a clear error when the file is wrong."""
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"Gold DocBin not found: {path}")
+    vocab = nlp.vocab if nlp is not None else spacy.blank("en").vocab
+    try:
+        docs = list(DocBin().from_disk(path).get_docs(vocab))
+    except Exception as err:  # msgpack / zlib errors say nothing about the file
+        raise ValueError(f"Cannot read {path} as a spaCy DocBin: {err}") from err
+    if not docs:
+        raise ValueError(f"{path} holds no Docs")
+    return docs
+
+
+def select_docs(docs: Sequence[Doc], n_docs: Optional[int], seed: int = 0) -> List[Doc]:
+    """All Docs, or ``n_docs`` of them drawn with ``seed`` (corpus order kept)."""
+    if n_docs is None or n_docs <= 0 or n_docs >= len(docs):
+        return list(docs)
+    keep = sorted(random.Random(seed).sample(range(len(docs)), n_docs))
+    return [docs[i] for i in keep]
+
+
+def pipeline_inputs(nlp: Language, gold_docs: Sequence[Doc], input_mode: str = "text") -> list:
+    """What ``nlp.pipe`` gets: the texts, or (``"tokens"``) unannotated Docs with the gold
+    tokens and the gold Doc's id, sentence index and offset in ``user_data``."""
+    if input_mode == "text":
+        return [d.text for d in gold_docs]
+    if input_mode == "tokens":
+        out = []
+        for d in gold_docs:
+            doc = Doc(nlp.vocab, words=[t.text for t in d], spaces=[bool(t.whitespace_) for t in d])
+            for key in PASS_THROUGH_KEYS:
+                if key in d.user_data:
+                    doc.user_data[key] = d.user_data[key]
+            out.append(doc)
+        return out
+    raise ValueError(f"input_mode must be 'text' or 'tokens', not {input_mode!r}")
+
+
+def _spacy_scores(pred_docs: Sequence[Doc], gold_docs: Sequence[Doc], view: str) -> dict:
+    examples = [Example(view_doc(p, view), view_doc(g, view)) for p, g in zip(pred_docs, gold_docs)]
+    out = get_ner_prf(examples)
+    return {
+        "ents_p": out["ents_p"], "ents_r": out["ents_r"], "ents_f": out["ents_f"],
+        "ents_per_type": dict(sorted((out["ents_per_type"] or {}).items())),
+    }
+
+
+def score_docs(
+    pred_docs: Sequence[Doc],
+    gold_docs: Sequence[Doc],
+    views: Iterable[str] = DEFAULT_VIEWS,
+    max_samples: int = 20,
+    seed: int = 0,
+    errors: bool = True,
+) -> Tuple[dict, List[dict]]:
+    """Compare predicted with gold ``doc.ents``; Docs are paired by position.
+
+    Returns ``(scores, error_docs)``: ``scores`` has ``views`` (per view: ``spacy``,
+    ``seqeval``, ``errors``) and ``alignment``; ``error_docs`` lists, for every Doc
+    with an error in the first view, its text and gold and predicted spans (predicted
+    as projected onto the gold tokens, 5-type labels).
+    """
+    views = [check_view(v) for v in views]
+    check_pairs(pred_docs, gold_docs)
+    projections = [project(doc_ents(p, "5type"), g) for p, g in zip(pred_docs, gold_docs)]
+    alignment = {
+        "n_gold": sum(len(g.ents) for g in gold_docs),
+        "n_pred": sum(pr.n_pred for pr in projections),
+        "misaligned": sum(pr.misaligned for pr in projections),
+        "dropped_overlap": sum(pr.dropped_overlap for pr in projections),
+        "dropped_empty": sum(pr.dropped_empty for pr in projections),
+        "non_target_labels": dict(sorted(Counter(
+            e.label_ for p in pred_docs for e in p.ents if e.label_ not in LABELS).items())),
+    }
+    scores: dict = {"views": {}, "alignment": alignment}
+    error_docs: List[dict] = []
+    for n_view, view in enumerate(views):
+        y_true = [iob2_tags(g, g.ents, view) for g in gold_docs]
+        y_pred = [iob2_tags(g, pr.spans, view) for g, pr in zip(gold_docs, projections)]
+        result = {
+            "spacy": _spacy_scores(pred_docs, gold_docs, view),
+            "seqeval": seqeval_scores(y_true, y_pred),
+        }
+        if errors:
+            tally = ErrorTally(max_samples=max_samples, seed=seed)
+            for i, (g, pr) in enumerate(zip(gold_docs, projections)):
+                golds = doc_ents(g, view)
+                preds = relabel(spans_to_ents(pr.spans), view)
+                records = classify(preds, golds)
+                tally.add(records, g.text, i, doc_label(g, i))
+                wrong = Counter(r["class"] for r in records if r["class"] != "exact")
+                if n_view == 0 and wrong:
+                    error_docs.append({
+                        "doc_index": i,
+                        "doc": doc_label(g, i),
+                        "doc_id": g.user_data.get(schema.DOC_ID),
+                        "sent_index": g.user_data.get(schema.SENT_INDEX),
+                        "view": view,
+                        "text": g.text,
+                        "gold": [e.to_list() for e in doc_ents(g, "5type")],
+                        "pred": [e.to_list() for e in spans_to_ents(pr.spans)],
+                        "errors": {c: wrong[c] for c in ERROR_CLASSES if wrong[c]},
+                    })
+            result["errors"] = tally.to_dict()
+        scores["views"][view] = result
+    return scores, error_docs
+
+
+def git_commit(cwd: Optional[Path] = None) -> Optional[str]:
+    cwd = cwd or Path(__file__).resolve().parent
+    try:
+        out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=cwd, capture_output=True, text=True, timeout=10)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return (out.stdout.strip() or None) if out.returncode == 0 else None
+
+
+def evaluate(
+    nlp: Language,
+    gold_docs: Sequence[Doc],
+    system: str,
+    model: Optional[str] = None,
+    corpus: Optional[str] = None,
+    batch_size: Optional[int] = None,
+    input_mode: str = "text",
+    views: Iterable[str] = DEFAULT_VIEWS,
+    max_samples: int = 20,
+    seed: int = 0,
+    price_prompt_1k: float = 0.0,
+    price_completion_1k: float = 0.0,
+    n_docs_total: Optional[int] = None,
+    load_s: Optional[float] = None,
+    output: Optional[Union[str, Path]] = None,
+    errors_output: Optional[Union[str, Path]] = None,
+    progress: bool = False,
+) -> dict:
+    """Run ``nlp`` on the gold Docs' texts and score it (see the module docstring).
+
+    With ``output`` the metrics JSON is written there and the Docs with errors to
+    ``errors_output`` (default: ``<output stem>.errors.jsonl`` beside it).
+    """
+    gold_docs = list(gold_docs)
+    inputs = pipeline_inputs(nlp, gold_docs, input_mode)
+    kwargs = {} if batch_size is None else {"batch_size": batch_size}
+    speed.reset_cuda_peak()
+    stream = nlp.pipe(inputs, **kwargs)
+    if progress:
+        from tqdm import tqdm
+
+        stream = tqdm(stream, total=len(inputs), desc=f"evaluate {system}", unit="doc")
+    with speed.Stopwatch() as watch:
+        pred_docs = list(stream)
+    scores, error_docs = score_docs(pred_docs, gold_docs, views=views, max_samples=max_samples, seed=seed)
+    first = next(iter(scores["views"].values()))["spacy"]
+    metrics = {
+        "system": system,
+        "model": model,
+        "corpus": corpus,
+        "pipeline": list(nlp.pipe_names),
+        "input_mode": input_mode,
+        "n_docs": len(gold_docs),
+        "n_docs_total": n_docs_total if n_docs_total is not None else len(gold_docs),
+        "seed": seed,
+        "date": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        "git_commit": git_commit(),
+        "versions": {"raredis_llm": __version__, "spacy": spacy.__version__},
+        "ents_p": first["ents_p"], "ents_r": first["ents_r"], "ents_f": first["ents_f"],
+        **scores,
+        "speed": {**speed.throughput(sum(count_words(d) for d in gold_docs), len(gold_docs), watch.seconds),
+                  "load_s": None if load_s is None else round(load_s, 3),
+                  "batch_size": batch_size, **speed.memory_stats()},
+        "llm_usage": speed.sum_usage(pred_docs, price_prompt_1k, price_completion_1k),
+        "parse": speed.sum_parse_stats(pred_docs),
+        "error_classes": list(CLASSES),
+        "errors_file": None,
+    }
+    if output is not None:
+        write_metrics(metrics, output, error_docs, errors_output)
+    return metrics
+
+
+def errors_path_for(output: Union[str, Path]) -> Path:
+    output = Path(output)
+    return output.with_name(output.stem + ".errors.jsonl")
+
+
+def write_metrics(
+    metrics: dict,
+    output: Union[str, Path],
+    error_docs: Sequence[dict] = (),
+    errors_output: Optional[Union[str, Path]] = None,
+) -> Tuple[Path, Path]:
+    """Write ``metrics`` as JSON and ``error_docs`` as JSON lines; returns both paths."""
+    output = Path(output)
+    errors_output = Path(errors_output) if errors_output is not None else errors_path_for(output)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    errors_output.parent.mkdir(parents=True, exist_ok=True)
+    with errors_output.open("w", encoding="utf8") as f:
+        for row in error_docs:
+            f.write(json.dumps(row, ensure_ascii=False) + "\n")
+    metrics["errors_file"] = errors_output.name if errors_output.parent == output.parent else str(errors_output)
+    output.write_text(json.dumps(metrics, indent=2, ensure_ascii=False) + "\n", encoding="utf8")
+    return output, errors_output
