@@ -1,0 +1,76 @@
+"""raredis.HFCausalLM.v1 with the real Gemma 3 270M (offline folder) in a spacy-llm pipeline."""
+
+import pytest
+from servers import make_llm_nlp
+
+from raredis_llm.corpus import schema
+from raredis_llm.llm.backends import HFCausalLM
+from raredis_llm.llm.cache import ResponseCache
+from raredis_llm.llm.formats import get_format
+
+pytestmark = pytest.mark.slow
+
+TEXTS = ["Marfan syndrome causes long fingers.", "Fever is a sign of malaria."]
+LABELS = ["RAREDISEASE", "DISEASE", "SIGN", "SYMPTOM"]
+
+
+def model_cfg(cache_dir):
+    return {
+        "@llm_models": "raredis.HFCausalLM.v1",
+        "name": "offline:gemma-3-270m",
+        "batch_size": 2,
+        "max_new_tokens": 10,
+        "stop": ["\n"],
+        "device": "cpu",
+        "dtype": "bfloat16",  # ~1.5x faster than float32 on CPU here
+        "context_length": 2048,
+        "cache_dir": str(cache_dir),
+    }
+
+
+def test_pipeline_batched_usage_and_cache(tiny_template, tmp_path):
+    cache_dir = tmp_path / "cache"
+    nlp = make_llm_nlp(model_cfg(cache_dir), tiny_template)
+    model = nlp.get_pipe("llm")._model
+    assert isinstance(model, HFCausalLM) and not model.loaded  # loads on the first cache miss
+    docs = list(nlp.pipe(TEXTS))
+    assert model.loaded
+    assert model.stats["requests"] == 2 and model.stats["cache_misses"] == 2
+    fmt = get_format("inline")
+    for doc in docs:
+        usage = doc.user_data[schema.LLM_USAGE]
+        assert usage["requests"] == 1 and usage["prompt_tokens"] > 50
+        assert 1 <= usage["completion_tokens"] <= 10
+        assert isinstance(doc.ents, tuple) and all(e.label_ in LABELS for e in doc.ents)
+        # whatever the model wrote, the entities the parser finds in it are on the doc
+        response = doc.user_data["llm_io"]["llm"]["response"][0]
+        assert "\n" not in response.strip()  # cut at the stop string
+        spans, _ = fmt.parse(doc.text, response, LABELS)
+        expected = [(doc.char_span(s, e, alignment_mode="expand").text, label) for s, e, label in spans]
+        assert [(e.text, e.label_) for e in doc.ents] == expected
+    # A 270M base model may or may not tag anything (seen here: it usually does). Whenever
+    # its answer holds a tagged mention, the doc gets an entity.
+    for doc in docs:
+        response = doc.user_data["llm_io"]["llm"]["response"][0]
+        if fmt.parse(doc.text, response, LABELS)[0]:
+            assert doc.ents, response
+    assert len(ResponseCache(cache_dir)) == 2
+
+    # Second run on the same cache: no model load, no generation, same annotations.
+    nlp2 = make_llm_nlp(model_cfg(cache_dir), tiny_template)
+    docs2 = list(nlp2.pipe(TEXTS))
+    model2 = nlp2.get_pipe("llm")._model
+    assert not model2.loaded and model2.stats["cache_hits"] == 2 and model2.stats["requests"] == 0
+    assert [d.user_data[schema.LLM_USAGE]["cache_hits"] for d in docs2] == [1, 1]
+    assert [[(e.start_char, e.end_char, e.label_) for e in d.ents] for d in docs2] == [
+        [(e.start_char, e.end_char, e.label_) for e in d.ents] for d in docs
+    ]
+
+
+def test_chat_template_needs_one():
+    model = HFCausalLM(name="offline:gemma-3-270m", chat_template=True, device="cpu")
+    assert model.context_length == 32768  # from the model config: spacy-llm can shard
+    with pytest.raises(ValueError, match="no chat template"):
+        model.format_prompts(["x"])  # Gemma 270M base ships none
+    with pytest.raises(ValueError, match="chat_template"):
+        HFCausalLM(chat_template="yes")
