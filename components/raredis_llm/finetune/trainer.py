@@ -1,0 +1,441 @@
+"""The LoRA training loop: response-only loss, validation, early stopping, resume.
+
+Layout of the output folder (``training/lora`` by default)::
+
+    adapter/          best adapter so far (PEFT files + raredis_finetune.json)
+    checkpoint/       latest resumable state: adapter/, optimizer.pt, scheduler.pt,
+                      rng.pt, trainer_state.json (written every ``checkpoint_every`` steps)
+    metadata.json     base model id + weight hashes, data hashes, hyper-parameters,
+                      steps, time, best step, metrics history, step times, environment
+
+``train(setup, resume=True)`` continues from ``checkpoint/`` when it exists: same data
+order (planned from the seed per epoch), same optimizer/scheduler/RNG state, same step
+count and elapsed time (``max_minutes`` counts the time of every session).
+"""
+
+import logging
+import math
+import os
+import random
+import shutil
+import statistics
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Dict, List, Optional, Sequence
+
+import torch
+
+from ..models.offline import resolve_model
+from .data import Feature, collate, encode_records, plan_batches
+from .instructions import file_hash, read_jsonl
+from .lora import attach_lora, count_parameters, load_base
+from .loss import IGNORE_INDEX, common_prefix_len, response_only_loss
+from .metadata import ADAPTER_INFO, adapter_info, base_model_info, environment_info, read_json, write_json
+from .metrics import span_prf
+from .settings import FinetuneSetup
+
+logger = logging.getLogger("raredis_llm")
+
+STATE_FILE = "trainer_state.json"
+
+
+@dataclass
+class TrainerState:
+    step: int = 0
+    epoch: int = 0
+    #: micro-batches of the current epoch already consumed
+    batch_in_epoch: int = 0
+    elapsed_s: float = 0.0
+    best_metric: Optional[float] = None
+    best_step: Optional[int] = None
+    bad_evals: int = 0
+    history: List[Dict[str, Any]] = field(default_factory=list)
+    step_times: List[float] = field(default_factory=list)
+    train_losses: List[List[float]] = field(default_factory=list)
+    sessions: int = 0
+    stop_reason: Optional[str] = None
+
+
+def set_seed(seed: int) -> None:
+    random.seed(seed)
+    torch.manual_seed(seed)
+    try:
+        import numpy as np
+
+        np.random.seed(seed)
+    except ImportError:  # pragma: no cover
+        pass
+
+
+def _rng_state() -> Dict[str, Any]:
+    state: Dict[str, Any] = {"python": random.getstate(), "torch": torch.get_rng_state()}
+    try:
+        import numpy as np
+
+        state["numpy"] = np.random.get_state()
+    except ImportError:  # pragma: no cover
+        pass
+    if torch.cuda.is_available():
+        state["cuda"] = torch.cuda.get_rng_state_all()
+    return state
+
+
+def _set_rng_state(state: Dict[str, Any]) -> None:
+    random.setstate(state["python"])
+    torch.set_rng_state(state["torch"])
+    if "numpy" in state:
+        import numpy as np
+
+        np.random.set_state(state["numpy"])
+    if "cuda" in state and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda"])
+
+
+def _sample(n_total: int, n: int, seed: int) -> List[int]:
+    """A fixed, seeded sample of indices (all when n >= n_total), in corpus order."""
+    if n <= 0:
+        return []
+    if n >= n_total:
+        return list(range(n_total))
+    return sorted(random.Random(seed).sample(range(n_total), n))
+
+
+def _atomic_dir(target: Path, write: Callable[[Path], None]) -> None:
+    tmp = target.with_name(target.name + f".tmp{os.getpid()}")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    write(tmp)
+    old = target.with_name(target.name + f".old{os.getpid()}")
+    if target.exists():
+        os.replace(target, old)
+    os.replace(tmp, target)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+class LoraTrainer:
+    """Fine-tunes a LoRA adapter on instruction records (see the module docstring)."""
+
+    def __init__(self, setup: FinetuneSetup, log: Callable[[str], None] = print, progress: bool = True):
+        self.setup = setup
+        self.log = log
+        self.progress = progress
+        self.out = Path(setup.output_dir)
+        self.model = None
+        self.tokenizer = None
+
+    # ------------------------------------------------------------------ data
+    def _load_data(self):
+        s = self.setup
+        self.train_records = read_jsonl(s.train_path)
+        self.val_records = read_jsonl(s.validation_path) if s.validation_path else []
+        if not self.train_records:
+            raise ValueError(f"{s.train_path}: no training records")
+        tl = s.training.max_length
+        feats = encode_records(self.train_records, s.prompt, self.tokenizer)
+        self.train_feats = [f for f in feats if len(f) <= tl]
+        self.n_too_long = len(feats) - len(self.train_feats)
+        if self.n_too_long:
+            longest = max(len(f) for f in feats)
+            self.log(f"Skipping {self.n_too_long} of {len(feats)} training records longer than "
+                     f"max_length={tl} tokens (longest: {longest})")
+        if not self.train_feats:
+            raise ValueError(f"{s.train_path}: every record is longer than max_length={tl} tokens")
+        ev = s.evaluation
+        self.loss_idx = _sample(len(self.val_records), ev.loss_examples, s.training.seed)
+        self.f1_idx = _sample(len(self.val_records), ev.f1_examples, s.training.seed + 1)
+        self.val_feats = {i: f for i, f in zip(
+            self.loss_idx, encode_records([self.val_records[i] for i in self.loss_idx], s.prompt, self.tokenizer))}
+        self.lengths = [len(f) for f in self.train_feats]
+
+    # ------------------------------------------------------------------ model
+    def _build(self, adapter_dir: Optional[str]):
+        s = self.setup
+        if s.training.num_threads > 0:
+            torch.set_num_threads(s.training.num_threads)
+        self.resolved_base = resolve_model(s.model.name, log=self.log)
+        base, self.tokenizer = load_base(s.model, log=self.log)
+        self.model = attach_lora(base, s.lora, adapter_dir, s.model.gradient_checkpointing)
+        self.device = next(self.model.parameters()).device
+        params = [p for p in self.model.parameters() if p.requires_grad]
+        self.optimizer = torch.optim.AdamW(params, lr=s.training.learning_rate,
+                                           weight_decay=s.training.weight_decay)
+
+    def total_steps(self) -> int:
+        t = self.setup.training
+        per_epoch = math.ceil(len(self.train_feats) / t.batch_size / t.grad_accum)
+        by_epochs = math.ceil(per_epoch * t.max_epochs) if t.max_epochs > 0 else t.max_steps
+        return max(1, min(t.max_steps, by_epochs) if t.max_steps > 0 else by_epochs)
+
+    def _scheduler(self, total: int):
+        from transformers import get_scheduler
+
+        t = self.setup.training
+        name = "constant_with_warmup" if t.scheduler == "constant" else t.scheduler
+        return get_scheduler(name, self.optimizer, num_warmup_steps=min(t.warmup_steps, total),
+                             num_training_steps=total)
+
+    # ------------------------------------------------------------------ loss
+    def batch_loss(self, feats: Sequence[Feature], reduction: str = "mean") -> torch.Tensor:
+        batch = collate(feats, self.tokenizer.pad_token_id)
+        batch = {k: v.to(self.device) for k, v in batch.items()}
+        prefix = 0
+        if self.setup.training.share_prefix:
+            prefix = common_prefix_len(batch["input_ids"], batch["attention_mask"], batch["labels"])
+        return response_only_loss(self.model, batch["input_ids"], batch["attention_mask"], batch["labels"],
+                                  shared_prefix_len=prefix, reduction=reduction)
+
+    # ------------------------------------------------------------------ evaluation
+    @torch.no_grad()
+    def evaluate(self) -> Dict[str, Any]:
+        from ..models.hf import generate
+
+        s, ev = self.setup, self.setup.evaluation
+        out: Dict[str, Any] = {}
+        start = time.perf_counter()
+        self.model.eval()
+        try:
+            if self.loss_idx:
+                feats = [self.val_feats[i] for i in self.loss_idx]
+                feats.sort(key=len)
+                total, n_tok = 0.0, 0
+                for i in range(0, len(feats), ev.batch_size):
+                    chunk = feats[i:i + ev.batch_size]
+                    total += float(self.batch_loss(chunk, reduction="sum"))
+                    n_tok += sum(sum(1 for x in f.labels[1:] if x != IGNORE_INDEX) for f in chunk)
+                out["val_loss"] = total / max(1, n_tok)
+            if self.f1_idx:
+                records = [self.val_records[i] for i in self.f1_idx]
+                prompts = [s.prompt.prompt(r["input"], instruction=r.get("instruction")) for r in records]
+                n_prefix = len(self.tokenizer(s.prompt.prompt(""))["input_ids"])
+                factor = ev.max_new_tokens_factor
+                answers = generate(self.model, self.tokenizer, prompts, batch_size=ev.batch_size,
+                                   max_new_tokens=lambda n: int(factor * max(1, n - n_prefix)) + 16,
+                                   stop=["\n### "])
+                preds, golds = [], []
+                parse_dropped = 0
+                for r, answer in zip(records, answers):
+                    spans, stats = s.prompt.parse(r["input"], answer)
+                    gold, _ = s.prompt.parse(r["input"], r["output"])
+                    preds.append(spans)
+                    golds.append(gold)
+                    parse_dropped += sum(stats["dropped"].values())
+                prf = span_prf(preds, golds)
+                out.update({"val_p": prf["p"], "val_r": prf["r"], "val_f": prf["f"],
+                            "val_per_label": prf["per_label"], "val_parse_dropped": parse_dropped,
+                            "val_sample_answer": str(answers[0])[:300] if answers else ""})
+        finally:
+            self.model.train()
+        out["eval_seconds"] = time.perf_counter() - start
+        return out
+
+    def _metric(self, result: Dict[str, Any]) -> float:
+        """Higher is better."""
+        if self.setup.evaluation.metric == "f1":
+            return float(result["val_f"])
+        return -float(result["val_loss"])
+
+    # ------------------------------------------------------------------ saving
+    def _adapter_info(self) -> Dict[str, Any]:
+        s = self.setup
+        return adapter_info(s.prompt, s.model.name, s.lora.to_dict(), trained=True)
+
+    def save_adapter(self, target: Path) -> None:
+        def write(tmp: Path) -> None:
+            self.model.save_pretrained(str(tmp))
+            write_json(self._adapter_info(), tmp / ADAPTER_INFO)
+
+        _atomic_dir(target, write)
+
+    def save_checkpoint(self, state: TrainerState, scheduler) -> None:
+        def write(tmp: Path) -> None:
+            self.model.save_pretrained(str(tmp / "adapter"))
+            write_json(self._adapter_info(), tmp / "adapter" / ADAPTER_INFO)
+            torch.save(self.optimizer.state_dict(), tmp / "optimizer.pt")
+            torch.save(scheduler.state_dict(), tmp / "scheduler.pt")
+            torch.save(_rng_state(), tmp / "rng.pt")
+            write_json(asdict(state), tmp / STATE_FILE)
+
+        _atomic_dir(self.out / "checkpoint", write)
+
+    # ------------------------------------------------------------------ main loop
+    def train(self, resume: bool = True) -> Dict[str, Any]:
+        s, t, ev = self.setup, self.setup.training, self.setup.evaluation
+        self.out.mkdir(parents=True, exist_ok=True)
+        ckpt = self.out / "checkpoint"
+        resuming = resume and (ckpt / STATE_FILE).exists()
+        set_seed(t.seed)
+        self._build(str(ckpt / "adapter") if resuming else None)
+        self._load_data()
+        total = self.total_steps()
+        scheduler = self._scheduler(total)
+        state = TrainerState()
+        if resuming:
+            state = TrainerState(**read_json(ckpt / STATE_FILE))
+            self.optimizer.load_state_dict(torch.load(ckpt / "optimizer.pt", weights_only=False))
+            scheduler.load_state_dict(torch.load(ckpt / "scheduler.pt", weights_only=False))
+            _set_rng_state(torch.load(ckpt / "rng.pt", weights_only=False))
+            state.stop_reason = None
+            self.log(f"Resuming from {ckpt} at step {state.step} (epoch {state.epoch})")
+        elif resume is False and ckpt.exists():
+            shutil.rmtree(ckpt)
+        state.sessions += 1
+        params = count_parameters(self.model)
+        self.log(f"Training {s.model.name} + LoRA ({params['trainable']:,} trainable of "
+                 f"{params['total']:,} parameters) on {len(self.train_feats)} records, "
+                 f"{total} steps at most, batch {t.batch_size}x{t.grad_accum}, "
+                 f"{torch.get_num_threads()} threads, device {self.device}")
+        budget = t.max_minutes * 60 if t.max_minutes > 0 else math.inf
+        session_start = time.perf_counter()
+        base_elapsed = state.elapsed_s
+        last_eval_s = 0.0
+
+        def elapsed() -> float:
+            return base_elapsed + time.perf_counter() - session_start
+
+        bar = None
+        if self.progress:
+            from tqdm import tqdm
+
+            bar = tqdm(total=total, initial=state.step, desc="lora", unit="step", dynamic_ncols=True)
+        batches = plan_batches(self.lengths, t.batch_size, t.seed, state.epoch, t.bucket_size)
+        recent: List[float] = []
+        has_eval = bool(self.loss_idx or self.f1_idx)
+        if state.history:
+            last_eval_s = state.history[-1]["eval_seconds"]
+        self.model.train()
+        try:
+            while state.step < total:
+                mean_step = statistics.mean(state.step_times[-10:]) if state.step_times else 0.0
+                # keep time for the final evaluation: the last one's duration, or a quarter
+                # of the budget before any evaluation has been timed
+                reserve = last_eval_s if last_eval_s else (0.25 * budget if has_eval else 0.0)
+                if elapsed() + mean_step + reserve > budget:
+                    state.stop_reason = f"max_minutes ({t.max_minutes})"
+                    break
+                step_start = time.perf_counter()
+                group: List[List[Feature]] = []
+                while len(group) < t.grad_accum:
+                    if state.batch_in_epoch >= len(batches):
+                        state.epoch += 1
+                        state.batch_in_epoch = 0
+                        batches = plan_batches(self.lengths, t.batch_size, t.seed, state.epoch, t.bucket_size)
+                    group.append([self.train_feats[i] for i in batches[state.batch_in_epoch]])
+                    state.batch_in_epoch += 1
+                n_tokens = sum(sum(1 for x in f.labels[1:] if x != IGNORE_INDEX) for g in group for f in g)
+                loss_sum = 0.0
+                for feats in group:
+                    loss = self.batch_loss(feats, reduction="sum") / max(1, n_tokens)
+                    loss.backward()
+                    loss_sum += float(loss.detach())
+                if t.max_grad_norm > 0:
+                    torch.nn.utils.clip_grad_norm_(
+                        [p for p in self.model.parameters() if p.requires_grad], t.max_grad_norm)
+                self.optimizer.step()
+                scheduler.step()
+                self.optimizer.zero_grad(set_to_none=True)
+                state.step += 1
+                step_s = time.perf_counter() - step_start
+                state.step_times.append(round(step_s, 3))
+                state.train_losses.append([state.step, round(loss_sum, 5)])
+                recent = (recent + [loss_sum])[-20:]
+                if bar is not None:
+                    bar.update(1)
+                    bar.set_postfix(loss=f"{statistics.mean(recent):.4f}", lr=f"{scheduler.get_last_lr()[0]:.1e}",
+                                    s_step=f"{step_s:.1f}", refresh=False)
+                do_eval = ev.every > 0 and (state.step % ev.every == 0 or state.step == total)
+                if do_eval and (self.loss_idx or self.f1_idx):
+                    if self._evaluate_and_track(state, bar):
+                        break
+                    last_eval_s = state.history[-1]["eval_seconds"]
+                if t.checkpoint_every > 0 and state.step % t.checkpoint_every == 0:
+                    state.elapsed_s = elapsed()
+                    self.save_checkpoint(state, scheduler)
+            else:
+                state.stop_reason = "max_steps" if total == t.max_steps else "max_epochs"
+            # a final evaluation when the last step was not evaluated
+            evaluated_last = state.history and state.history[-1]["step"] == state.step
+            if (self.loss_idx or self.f1_idx) and not evaluated_last and state.step > 0 \
+                    and state.stop_reason != "early_stopping":
+                self._evaluate_and_track(state, bar)
+        finally:
+            if bar is not None:
+                bar.close()
+        state.elapsed_s = elapsed()
+        if state.step > 0:
+            self.save_checkpoint(state, scheduler)
+        if not (self.out / "adapter").exists() or not (self.loss_idx or self.f1_idx):
+            self.save_adapter(self.out / "adapter")
+            if state.best_step is None:
+                state.best_step = state.step
+        meta = self.write_metadata(state, total)
+        self.log(f"Stopped after {state.step} steps ({state.stop_reason}), {state.elapsed_s / 60:.1f} min; "
+                 f"best step {state.best_step}, best {ev.metric} {state.best_metric}")
+        return meta
+
+    def _evaluate_and_track(self, state: TrainerState, bar) -> bool:
+        """Evaluate, keep the best adapter; True when early stopping says stop."""
+        ev = self.setup.evaluation
+        result = self.evaluate()
+        result["step"] = state.step
+        result["train_loss"] = statistics.mean(l for _, l in state.train_losses[-20:]) if state.train_losses else None
+        state.history.append(result)
+        metric = self._metric(result)
+        improved = state.best_metric is None or metric > state.best_metric
+        if improved:
+            state.best_metric, state.best_step, state.bad_evals = metric, state.step, 0
+            self.save_adapter(self.out / "adapter")
+        else:
+            state.bad_evals += 1
+        msg = f"step {state.step}: " + ", ".join(
+            f"{k}={v:.4f}" for k, v in result.items() if k.startswith("val_") and isinstance(v, float))
+        msg += f" ({result['eval_seconds']:.0f} s){' *best*' if improved else ''}"
+        (bar.write if bar is not None else self.log)(msg)
+        if ev.patience > 0 and state.bad_evals >= ev.patience:
+            state.stop_reason = "early_stopping"
+            return True
+        return False
+
+    def write_metadata(self, state: TrainerState, total: int) -> Dict[str, Any]:
+        s = self.setup
+        times = state.step_times
+        best = next((h for h in state.history if h["step"] == state.best_step), None)
+        meta = {
+            "base_model": base_model_info(s.model.name, self.resolved_base),
+            "adapter": str(self.out / "adapter"),
+            "data": {
+                "train": {"path": s.train_path, "sha256": file_hash(s.train_path), "records": len(self.train_records),
+                          "skipped_too_long": self.n_too_long},
+                "validation": {"path": s.validation_path,
+                               "sha256": file_hash(s.validation_path) if s.validation_path else None,
+                               "records": len(self.val_records), "loss_sample": len(self.loss_idx),
+                               "f1_sample": len(self.f1_idx)},
+            },
+            "hyperparameters": s.hyperparameters(),
+            "parameters": count_parameters(self.model),
+            "steps": state.step,
+            "planned_steps": total,
+            "epochs_started": state.epoch + 1,
+            "seconds": round(state.elapsed_s, 1),
+            "sessions": state.sessions,
+            "stop_reason": state.stop_reason,
+            "best_step": state.best_step,
+            "best_metric": {"name": s.evaluation.metric, "value": state.best_metric},
+            "best_metrics": best,
+            "history": state.history,
+            "train_loss": state.train_losses,
+            "step_seconds": {
+                "mean": round(statistics.mean(times), 3) if times else None,
+                "median": round(statistics.median(times), 3) if times else None,
+                "min": min(times) if times else None,
+            },
+            "environment": environment_info(),
+        }
+        write_json(meta, self.out / "metadata.json")
+        return meta
+
+
+def train(setup: FinetuneSetup, resume: bool = True, log: Callable[[str], None] = print,
+          progress: bool = True) -> Dict[str, Any]:
+    """Fine-tune as configured; returns the metadata written to ``metadata.json``."""
+    return LoraTrainer(setup, log=log, progress=progress).train(resume=resume)
