@@ -7,7 +7,6 @@ the gold ``doc.ents`` rendered by the shared output format. Each record also kee
 training uses only the three Alpaca fields.
 """
 
-import hashlib
 import json
 from pathlib import Path
 from typing import Dict, Iterable, Iterator, List, Optional, Union
@@ -17,6 +16,7 @@ from spacy.vocab import Vocab
 
 from ..corpus import schema
 from ..labels import map_label
+from ..models.offline import file_sha256
 from .prompting import FinetunePrompt
 
 ALPACA_KEYS = ("instruction", "input", "output")
@@ -97,11 +97,8 @@ def read_jsonl(path: Union[str, Path]) -> List[Dict[str, str]]:
 
 
 def file_hash(path: Union[str, Path]) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+    """sha256 of a data file (recorded in the fine-tuning metadata)."""
+    return file_sha256(path)
 
 
 def build_instruction_files(

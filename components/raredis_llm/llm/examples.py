@@ -128,11 +128,13 @@ class ExampleSelector:
     kind = ""
     uses_embeddings = False
 
-    def __init__(self, k: int, embedder: Optional[SentenceEmbedder] = None):
+    def __init__(self, k: int, embedder: Optional[SentenceEmbedder] = None, min_entities: int = 0):
         if int(k) < 1:
             raise ValueError(f"{type(self).__name__}: k must be at least 1, got {k}")
         self.k = int(k)
         self.embedder = embedder
+        #: training sentences with fewer gold entities are not in the pool
+        self.min_entities = int(min_entities)
         self.pool: Optional[ExamplePool] = None
 
     # ---- lifecycle
@@ -142,7 +144,7 @@ class ExampleSelector:
 
     def initialize(self, docs: Iterable[Doc]) -> None:
         """Build the pool (and its index) from training docs with gold ``doc.ents``."""
-        pool = ExamplePool.from_docs(docs, min_entities=self._min_entities())
+        pool = ExamplePool.from_docs(docs, min_entities=self.min_entities)
         if len(pool) == 0 or pool.n_entities() == 0:
             raise ValueError(
                 f"{self.kind}: the few-shot example pool has no annotated entities "
@@ -152,10 +154,10 @@ class ExampleSelector:
             )
         self.pool = self._build(pool)
 
-    def _min_entities(self) -> int:
-        return 0
-
     def _build(self, pool: ExamplePool) -> ExamplePool:
+        """Index the pool: selectors that use embeddings embed every pool sentence once."""
+        if self.uses_embeddings:
+            pool.embeddings = self._embed(pool.texts)
         return pool
 
     def _require(self) -> ExamplePool:
@@ -177,7 +179,7 @@ class ExampleSelector:
 
     # ---- config / serialization
     def cfg(self) -> Dict[str, Any]:
-        cfg: Dict[str, Any] = {"kind": self.kind, "k": self.k}
+        cfg: Dict[str, Any] = {"kind": self.kind, "k": self.k, "min_entities": self.min_entities}
         if self.embedder is not None:
             cfg["embedder"] = self.embedder.name
         return cfg
@@ -221,12 +223,8 @@ class RandomExamples(ExampleSelector):
     kind = "random"
 
     def __init__(self, k: int = 5, seed: int = 0, min_entities: int = 1):
-        super().__init__(k)
+        super().__init__(k, min_entities=min_entities)
         self.seed = int(seed)
-        self.min_entities = int(min_entities)
-
-    def _min_entities(self) -> int:
-        return self.min_entities
 
     def _build(self, pool: ExamplePool) -> ExamplePool:
         rng = random.Random(self.seed)
@@ -234,7 +232,7 @@ class RandomExamples(ExampleSelector):
         return pool.subset(chosen)
 
     def cfg(self) -> Dict[str, Any]:
-        return {**super().cfg(), "seed": self.seed, "min_entities": self.min_entities}
+        return {**super().cfg(), "seed": self.seed}
 
     def select(self, docs: Sequence[Doc]) -> List[List[Example]]:
         pool = self._require()
@@ -250,20 +248,9 @@ class KNNExamples(ExampleSelector):
 
     def __init__(self, embedder: SentenceEmbedder, k: int = 5, min_entities: int = 0,
                  exclude_same_doc: bool = False, exclude_identical: bool = False):
-        super().__init__(k, embedder)
-        self.min_entities = int(min_entities)
+        super().__init__(k, embedder, min_entities=min_entities)
         self.exclude_same_doc = bool(exclude_same_doc)
         self.exclude_identical = bool(exclude_identical)
-
-    def _min_entities(self) -> int:
-        return self.min_entities
-
-    def _build(self, pool: ExamplePool) -> ExamplePool:
-        pool.embeddings = self._embed(pool.texts)
-        return pool
-
-    def cfg(self) -> Dict[str, Any]:
-        return {**super().cfg(), "min_entities": self.min_entities}
 
     def _mask(self, pool: ExamplePool, doc: Doc) -> Optional[np.ndarray]:
         if not (self.exclude_same_doc or self.exclude_identical):
@@ -303,23 +290,14 @@ class ClusterExamples(ExampleSelector):
 
     def __init__(self, embedder: SentenceEmbedder, k: int = 5, n_clusters: int = 8,
                  seed: int = 0, min_entities: int = 0):
-        super().__init__(k, embedder)
+        super().__init__(k, embedder, min_entities=min_entities)
         if int(n_clusters) < 1:
             raise ValueError(f"ClusterExamples: n_clusters must be at least 1, got {n_clusters}")
         self.n_clusters = int(n_clusters)
         self.seed = int(seed)
-        self.min_entities = int(min_entities)
-
-    def _min_entities(self) -> int:
-        return self.min_entities
-
-    def _build(self, pool: ExamplePool) -> ExamplePool:
-        pool.embeddings = self._embed(pool.texts)
-        return pool
 
     def cfg(self) -> Dict[str, Any]:
-        return {**super().cfg(), "n_clusters": self.n_clusters, "seed": self.seed,
-                "min_entities": self.min_entities}
+        return {**super().cfg(), "n_clusters": self.n_clusters, "seed": self.seed}
 
     def cluster(self, vectors: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
         """(cluster id per row, normalised centroids) for a batch of input embeddings."""

@@ -107,7 +107,7 @@ def resolve_model(name_or_path: Union[str, Path], log=print) -> str:
     return name
 
 
-def file_sha256(path: Union[str, Path], limit: Optional[int] = None) -> str:
+def file_sha256(path: Union[str, Path]) -> str:
     digest = hashlib.sha256()
     with open(path, "rb") as fh:
         for block in iter(lambda: fh.read(1 << 20), b""):
