@@ -16,7 +16,7 @@ import shutil
 import time
 import zipfile
 from pathlib import Path
-from typing import Optional, Union
+from typing import Union
 
 #: Names a config can use instead of a Hugging Face id or a path.
 GEMMA_ALIAS = "offline:gemma-3-270m"
