@@ -1,5 +1,7 @@
 """raredis.HFCausalLM.v1 with the real Gemma 3 270M (offline folder) in a spacy-llm pipeline."""
 
+import math
+
 import pytest
 from servers import make_llm_nlp
 
@@ -74,3 +76,23 @@ def test_chat_template_needs_one():
         model.format_prompts(["x"])  # Gemma 270M base ships none
     with pytest.raises(ValueError, match="chat_template"):
         HFCausalLM(chat_template="yes")
+
+
+def test_budget_sized_to_each_sentence(tiny_template, tmp_path):
+    """max_new_tokens = null: each prompt's budget comes from its own sentence, counted
+    with the model's tokenizer (llm/budget.py), and generation stays within it."""
+    from raredis_llm.llm.budget import ANSWER_EXTRA, ANSWER_RATIO
+
+    cfg = dict(model_cfg(tmp_path / "cache"), max_new_tokens=None, stop=["\nText:"])
+    nlp = make_llm_nlp(cfg, tiny_template)
+    docs = list(nlp.pipe(TEXTS))
+    model = nlp.get_pipe("llm")._model
+    _, tok = model.load()
+    task = nlp.get_pipe("llm").task
+    prompts = [p for doc_prompts, _ in task.generate_prompts(docs) for p in doc_prompts]
+    expected = [math.ceil(ANSWER_RATIO * len(tok(text, add_special_tokens=False)["input_ids"])) + ANSWER_EXTRA
+                for text in TEXTS]
+    assert model.budgets(prompts) == expected
+    assert model.budgets([str(p) for p in prompts]) == [None, None]  # plain strings: default rule
+    for doc, budget in zip(docs, expected):
+        assert 1 <= doc.user_data[schema.LLM_USAGE]["completion_tokens"] <= budget

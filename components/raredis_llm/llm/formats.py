@@ -371,6 +371,11 @@ class OutputFormat:
         """The mentions an answer gives, in answer order (never raises)."""
         raise NotImplementedError
 
+    def answer_reference(self, text: str) -> str:
+        """A complete answer's size without its tags: sizes the generation budget
+        (:mod:`raredis_llm.llm.budget`). Default: the answer when nothing is tagged."""
+        return self.render(text, [])
+
     def parse(
         self,
         text: str,
@@ -485,6 +490,10 @@ class JSONFormat(OutputFormat):
         items = [{"text": text[s:e], "label": label}
                  for s, e, label in _check_spans(text, spans, allow_overlap=True)]
         return json.dumps(items, ensure_ascii=False)
+
+    def answer_reference(self, text: str) -> str:
+        # "[]" when nothing is tagged, but the mentions can add up to the whole sentence
+        return text
 
     def _item(self, item: Any) -> Mention:
         if isinstance(item, Mapping):

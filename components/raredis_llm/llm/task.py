@@ -52,6 +52,7 @@ from spacy.util import registry
 
 from ..corpus import schema
 from ..labels import LABELS, MERGE_MAP
+from .budget import Prompt
 from .examples import ExampleSelector
 from .formats import DEFAULT_FUZZY_THRESHOLD, add_stats, empty_stats, get_format
 from .retrieval import Retriever
@@ -313,12 +314,13 @@ class RareDisNERTask:
         passages = self._retriever.retrieve(docs) if self._retriever else [[] for _ in docs]
         template = self._env.from_string(self._template)
         static = self._static_prompt_data()
+        fmt = get_format(self._output_format)
         for i_doc, doc in enumerate(docs):
             data = {**static, "examples": self.render_examples(selected[i_doc]),
                     "context": self.render_context(passages[i_doc])}
 
-            def render(shard: Doc, i_shard: int, i_doc: int, n_shards: int, data=data) -> str:
-                return template.render(text=shard.text, **data)
+            def render(shard: Doc, i_shard: int, i_doc: int, n_shards: int, data=data) -> Prompt:
+                return Prompt(template.render(text=shard.text, **data), answer_reference=fmt.answer_reference(shard.text))
 
             shards = (list(self._shard_mapper(doc, i_doc, context_length, render))
                       if context_length is not None else [doc])

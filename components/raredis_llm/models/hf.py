@@ -186,8 +186,13 @@ def model_fingerprint(name_or_path: Union[str, Path], adapter: Optional[Union[st
     for item in (name_or_path, adapter):
         if item is None:
             continue
+        if str(item).startswith("offline:"):
+            # the cached folder's name carries the package's sha256 and the conversion
+            # version ("-bpe"), so a re-conversion with a repaired tokenizer is a new model
+            parts.append(Path(resolve_model(str(item), log=logger.info)).name)
+            continue
         path = Path(str(item))
-        if str(item).startswith("offline:") or not path.exists():
+        if not path.exists():
             continue
         digest = hashlib.sha256()
         files = [p for p in path.rglob("*") if p.is_file()] if path.is_dir() else [path]
@@ -255,6 +260,7 @@ def generate(
     stop: Optional[Sequence[str]] = None,
     progress: bool = False,
     max_new_tokens_cap: int = DEFAULT_MAX_NEW_TOKENS_CAP,
+    budgets: Optional[Sequence[Optional[int]]] = None,
 ) -> List["Completion"]:
     """Greedy completions of ``prompts``, in input order.
 
@@ -265,7 +271,8 @@ def generate(
     :func:`default_max_new_tokens`), stops at EOS and at any of ``stop`` (the stop
     string is not returned, as in the OpenAI API). Because decoding is greedy and each
     output is cut to its own budget, a prompt's completion does not depend on the batch
-    it was in. A BOS token is not added twice when the prompt text already starts with
+    it was in. ``budgets`` (one per prompt, None for "use max_new_tokens") overrides
+    the budget of single prompts. A BOS token is not added twice when the prompt text already starts with
     it (chat templates do that).
     """
     import torch
@@ -281,7 +288,13 @@ def generate(
     for prompt in prompts:
         special = not (bos and prompt.startswith(bos))
         encoded.append(tokenizer(prompt, add_special_tokens=special)["input_ids"])
-    budgets = [_budget(max_new_tokens, len(ids), max_new_tokens_cap) for ids in encoded]
+    if budgets is not None and len(budgets) != len(prompts):
+        raise ValueError(f"{len(budgets)} budgets for {len(prompts)} prompts")
+    given = list(budgets) if budgets is not None else [None] * len(prompts)
+    limits = [
+        max(1, int(b)) if b is not None else _budget(max_new_tokens, len(ids), max_new_tokens_cap)
+        for b, ids in zip(given, encoded)
+    ]
     order = sorted(range(len(prompts)), key=lambda i: (-len(encoded[i]), i))
     pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else _eos_ids(model, tokenizer)[0]
     eos_ids = _eos_ids(model, tokenizer)
@@ -305,7 +318,7 @@ def generate(
                     input_ids[row, width - len(ids) :] = torch.tensor(ids, dtype=torch.long)
                     attention[row, width - len(ids) :] = 1
             gen_kwargs: Dict[str, Any] = dict(
-                max_new_tokens=max(budgets[i] for i in batch),
+                max_new_tokens=max(limits[i] for i in batch),
                 do_sample=False,
                 num_beams=1,
                 use_cache=True,
@@ -324,7 +337,7 @@ def generate(
                 )
             new_tokens = out[:, width:].tolist()
             for row, i in enumerate(batch):
-                results[i] = _finish(new_tokens[row][: budgets[i]], len(encoded[i]), tokenizer, eos_ids, pad_id, stop)
+                results[i] = _finish(new_tokens[row][: limits[i]], len(encoded[i]), tokenizer, eos_ids, pad_id, stop)
             if bar is not None:
                 bar.update(len(batch))
     finally:

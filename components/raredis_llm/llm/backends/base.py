@@ -11,6 +11,7 @@ import logging
 import threading
 from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple
 
+from ..budget import RULE, reference_of
 from ..cache import ResponseCache, make_key, open_cache
 from ..response import Completion
 
@@ -48,6 +49,10 @@ class CachingBackend:
         """Generation settings that change answers (part of the cache key)."""
         raise NotImplementedError
 
+    def sizes_to_input(self) -> bool:
+        """Whether prompts carrying an answer reference get a budget sized to it (budget.py)."""
+        return False
+
     def _complete(self, items: Sequence[Tuple[int, int, str]], on_done) -> None:
         """Answer ``items`` (doc number, shard index, prompt); call ``on_done(pos, completion)``
         with the item's position in ``items`` as each finishes. Raise ``LLMBackendError`` at
@@ -56,7 +61,8 @@ class CachingBackend:
 
     def __call__(self, prompts: Iterable[Iterable[str]]) -> Iterable[Iterable[str]]:
         """spacy-llm entry point: per doc, per shard, a prompt -> a :class:`Completion`."""
-        nested = [[str(p) for p in doc_prompts] for doc_prompts in prompts]
+        # str subclasses (budget.Prompt: the answer's reference text) are kept as they are
+        nested = [[p if isinstance(p, str) else str(p) for p in doc_prompts] for doc_prompts in prompts]
         first_doc = self._docs_seen
         self._docs_seen += len(nested)
         results: List[List[Optional[Completion]]] = [[None] * len(doc) for doc in nested]
@@ -67,7 +73,8 @@ class CachingBackend:
             for s, prompt in enumerate(doc_prompts):
                 self._count("prompts")
                 if self.cache is not None:
-                    key = make_key(self.model_id, prompt, settings)
+                    sized = self.sizes_to_input() and reference_of(prompt) is not None
+                    key = make_key(self.model_id, prompt, dict(settings, answer_budget=RULE) if sized else settings)
                     hit = self.cache.get(key)
                     if hit is not None:
                         self._count("cache_hits")

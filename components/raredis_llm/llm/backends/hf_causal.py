@@ -7,7 +7,7 @@
     name = "offline:gemma-3-270m"   # HF id (local cache only), folder, .gguf, or alias
     adapter = null                  # optional PEFT/LoRA adapter folder
     batch_size = 8
-    max_new_tokens = null           # null: 2 * prompt tokens + 20, at most max_new_tokens_cap
+    max_new_tokens = null           # null: sized to the sentence (llm/budget.py), at most max_new_tokens_cap
     chat_template = false           # true for instruction-tuned models; "auto": if it has one
     cache_dir = "cache/llm"
 
@@ -22,6 +22,7 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 from spacy_llm.registry import registry
 
 from ...models import hf
+from ..budget import answer_budget
 from .base import CachingBackend
 
 ChatTemplate = Union[bool, str]
@@ -110,8 +111,24 @@ class HFCausalLM(CachingBackend):
             return hf.apply_chat_template(tokenizer, prompts, system=self.system_prompt)
         return list(prompts)
 
+    def sizes_to_input(self) -> bool:
+        return self.max_new_tokens is None
+
+    def budgets(self, prompts: Sequence[str]) -> List[Optional[int]]:
+        """Per prompt: a budget sized to its answer reference (budget.py), or None (the
+        fixed ``max_new_tokens`` / the prompt-length default applies)."""
+        if not self.sizes_to_input():
+            return [None] * len(prompts)
+        _, tokenizer = self.load()
+
+        def count(text: str) -> int:
+            return len(tokenizer(text, add_special_tokens=False)["input_ids"])
+
+        return [answer_budget(p, count, cap=self.max_new_tokens_cap) for p in prompts]
+
     def _complete(self, items: Sequence[Tuple[int, int, str]], on_done) -> None:
         model, tokenizer = self.load()
+        budgets = self.budgets([prompt for _, _, prompt in items])
         texts = self.format_prompts([prompt for _, _, prompt in items])
         bar = None
         if self.progress:
@@ -130,6 +147,7 @@ class HFCausalLM(CachingBackend):
                     batch_size=self.batch_size,
                     stop=self.stop,
                     max_new_tokens_cap=self.max_new_tokens_cap,
+                    budgets=budgets[start : start + chunk],
                 )
                 for offset, completion in enumerate(outputs):
                     self._count("requests")
@@ -163,8 +181,9 @@ def make_hf_causal_lm_v1(
 
     name: HF id (local cache only unless local_files_only = false), local folder, .gguf
     file or "offline:gemma-3-270m". adapter: PEFT adapter folder. batch_size: prompts
-    per forward pass. max_new_tokens: fixed budget, or null to size it from the prompt
-    (2 * tokens + 20, at most max_new_tokens_cap). stop: stop strings. device / dtype:
+    per forward pass. max_new_tokens: fixed budget, or null to size it per prompt from
+    the sentence being tagged (1.5 x its answer's tokens + 32, see llm/budget.py; prompts
+    that do not say what they tag: 2 x prompt tokens + 20), at most max_new_tokens_cap. stop: stop strings. device / dtype:
     "auto" = CUDA + bf16 when available, else CPU + float32. chat_template: wrap prompts
     as a user turn (true / "auto") or send them as plain completion prompts (false, for
     base models). context_length: tokens a prompt may use before spacy-llm shards a doc

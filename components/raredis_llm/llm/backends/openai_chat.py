@@ -54,6 +54,7 @@ from confection import SimpleFrozenDict
 from spacy_llm.registry import registry
 
 from ..response import Completion
+from ..budget import answer_budget, estimate_tokens
 from .base import CachingBackend, LLMBackendError, describe_prompt
 
 logger = logging.getLogger("raredis_llm")
@@ -114,6 +115,7 @@ class OpenAIChat(CachingBackend):
         system_prompt: Optional[str] = None,
         temperature: float = 0.0,
         max_tokens: Optional[int] = 512,
+        size_to_input: bool = True,
         stop: Optional[Sequence[str]] = None,
         extra_body: Optional[Dict[str, Any]] = None,
         timeout: float = 60.0,
@@ -142,6 +144,7 @@ class OpenAIChat(CachingBackend):
         self.system_prompt = system_prompt
         self.temperature = temperature
         self.max_tokens = max_tokens
+        self.size_to_input = bool(size_to_input)
         self.stop = list(stop) if stop else None
         self.extra_body = dict(extra_body or {})
         self.timeout = float(timeout)
@@ -202,10 +205,23 @@ class OpenAIChat(CachingBackend):
         }
 
     # one request --------------------------------------------------------------------------------
+    def sizes_to_input(self) -> bool:
+        return self.size_to_input
+
+    def max_tokens_for(self, prompt: str) -> Optional[int]:
+        """``max_tokens`` for one request: sized to the prompt's sentence when it says
+        which (budget.py, tokens estimated from bytes), never above ``max_tokens``."""
+        if self.size_to_input:
+            sized = answer_budget(prompt, estimate_tokens, cap=self.max_tokens)
+            if sized is not None:
+                return sized
+        return self.max_tokens
+
     def _request(self, prompt: str):
         kwargs: Dict[str, Any] = dict(model=self.model, temperature=self.temperature)
-        if self.max_tokens is not None:
-            kwargs["max_tokens"] = self.max_tokens
+        max_tokens = self.max_tokens_for(prompt)
+        if max_tokens is not None:
+            kwargs["max_tokens"] = max_tokens
         if self.stop:
             kwargs["stop"] = self.stop
         if self.extra_body:
@@ -374,6 +390,7 @@ def make_openai_chat_v1(
     system_prompt: Optional[str] = None,
     temperature: float = 0.0,
     max_tokens: Optional[int] = 512,
+    size_to_input: bool = True,
     stop: Optional[List[str]] = None,
     extra_body: Dict[str, Any] = SimpleFrozenDict(),
     timeout: float = 60.0,
@@ -395,6 +412,8 @@ def make_openai_chat_v1(
     use_openai or azure_endpoint). endpoint: "chat" or "completions" (base models).
     api_key_env: environment variable holding the key. temperature, max_tokens, stop,
     system_prompt (chat only), extra_body (extra JSON fields, e.g. {"seed": 0}).
+    size_to_input: prompts from raredis.NER.v1 get max_tokens sized to their sentence
+    (llm/budget.py), at most max_tokens; false: always max_tokens.
     timeout: seconds per request. max_retries, backoff_base, backoff_max, max_retry_after:
     the retry policy. max_concurrency: parallel requests. context_length: enables
     sharding of long docs. cache_dir: response cache folder (None = off).
@@ -402,7 +421,8 @@ def make_openai_chat_v1(
     return OpenAIChat(
         name=name, base_url=base_url, use_openai=use_openai, api_key_env=api_key_env,
         endpoint=endpoint, system_prompt=system_prompt, temperature=temperature,
-        max_tokens=max_tokens, stop=stop, extra_body=dict(extra_body), timeout=timeout,
+        max_tokens=max_tokens, size_to_input=size_to_input, stop=stop,
+        extra_body=dict(extra_body), timeout=timeout,
         max_retries=max_retries, backoff_base=backoff_base, backoff_max=backoff_max,
         max_retry_after=max_retry_after, max_concurrency=max_concurrency,
         azure_endpoint=azure_endpoint, azure_api_version=azure_api_version,
