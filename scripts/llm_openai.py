@@ -1,5 +1,6 @@
 """Every prompting strategy on an OpenAI-compatible server: assemble configs/openai/*.cfg,
-score each on the test split (metrics/openai_<strategy>.json, timings per step).
+score each on the test split (metrics/openai_<strategy>.json; step times in
+metrics/timings_openai.json, apart from the `all` workflow's timings.json).
 
     python scripts/llm_openai.py [--base-url auto|URL] [--model NAME] [--n-docs 8] ...
 
@@ -43,6 +44,7 @@ def main(
     n_docs: int = typer.Option(8, "--n-docs", help="Test sentences per strategy (0: all)"),
     max_tokens: int = typer.Option(512, "--max-tokens", help="Upper bound; answers are sized per sentence"),
     seed: int = typer.Option(0, "--seed"),
+    n_clusters: int = typer.Option(8, "--n-clusters", help="k-means clusters per batch (cluster strategy)"),
     threads: int = typer.Option(2, "--threads", help="llama.cpp threads (--base-url auto)"),
 ):
     paths = sorted(configs_dir.glob("llm_*.cfg"))
@@ -65,13 +67,15 @@ def main(
                                       "--components.llm.model.base_url", url,
                                       "--components.llm.model.name", model,
                                       "--components.llm.model.endpoint", endpoint,
-                                      "--components.llm.model.max_tokens", str(max_tokens)]),
+                                      "--components.llm.model.max_tokens", str(max_tokens),
+                                      *(["--components.llm.task.examples.n_clusters", str(n_clusters)]
+                                        if "cluster" in path.stem else [])]),
                 (f"{name}-evaluate", ["python", "scripts/evaluate.py", str(out), str(corpus_dir / "test.spacy"),
                                       "--system", name, "--output", str(metrics_dir / f"{name}.json"),
                                       "--n-docs", str(n_docs), "--seed", str(seed)]),
             ]
             for step, command in steps:
-                if run_timed(metrics_dir, step, command) != 0:
+                if run_timed(metrics_dir, step, command, file="timings_openai.json") != 0:
                     msg.fail(f"{step} failed; finished answers are in the response cache, rerun to resume", exits=1)
 
 

@@ -14,10 +14,10 @@ from ..labels import VIEWS, labels_for
 from .displacy_html import read_error_docs, write_errors_page
 from .errors import CLASSES
 from .published import load_published, published_markdown
+from .timings import TIMINGS_FILE
 
 RESULTS_START = "<!-- results:start -->"
 RESULTS_END = "<!-- results:end -->"
-TIMINGS_FILE = "timings.json"
 
 
 def pct(x: Optional[float]) -> str:

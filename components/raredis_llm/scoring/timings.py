@@ -1,4 +1,8 @@
-"""Wall-clock time of each project step, kept in ``<metrics_dir>/timings.json``."""
+"""Wall-clock time of each project step, kept in ``<metrics_dir>/timings.json``.
+
+Runs outside the ``all`` workflow (``llm-openai``) keep theirs in another file of the same
+folder, so the report's total stays the total of ``all``.
+"""
 
 import json
 import os
@@ -9,8 +13,11 @@ from pathlib import Path
 from typing import Dict, List, Union
 
 
-def record(metrics_dir: Union[str, Path], step: str, seconds: float) -> Dict[str, float]:
-    path = Path(metrics_dir) / "timings.json"
+TIMINGS_FILE = "timings.json"
+
+
+def record(metrics_dir: Union[str, Path], step: str, seconds: float, file: str = TIMINGS_FILE) -> Dict[str, float]:
+    path = Path(metrics_dir) / file
     path.parent.mkdir(parents=True, exist_ok=True)
     timings = json.loads(path.read_text()) if path.exists() else {}
     timings[step] = round(seconds, 1)
@@ -20,14 +27,14 @@ def record(metrics_dir: Union[str, Path], step: str, seconds: float) -> Dict[str
     return timings
 
 
-def run_timed(metrics_dir: Union[str, Path], step: str, command: List[str]) -> int:
+def run_timed(metrics_dir: Union[str, Path], step: str, command: List[str], file: str = TIMINGS_FILE) -> int:
     if command and command[0] in ("python", "python3"):
         command = [sys.executable] + list(command[1:])  # as spaCy projects do
     start = time.time()
     code = subprocess.call(command)
     seconds = time.time() - start
     if code == 0:
-        timings = record(metrics_dir, step, seconds)
+        timings = record(metrics_dir, step, seconds, file=file)
         print(f"[timed] {step}: {seconds:.1f} s (all recorded steps: {sum(timings.values()):.0f} s)", flush=True)
     else:
         print(f"[timed] {step} failed with exit code {code} after {seconds:.1f} s", flush=True)
