@@ -19,16 +19,8 @@ from typing import List, Optional
 import typer
 from wasabi import msg
 
-from raredis_llm.llm.backends.llama_server import running_server
+from raredis_llm.llm.backends.llama_server import free_port, running_server
 from raredis_llm.scoring.timings import run_timed
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def main(

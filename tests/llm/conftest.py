@@ -16,7 +16,7 @@ import pytest
 import raredis_llm.llm.backends  # noqa: F401
 
 sys.path.insert(0, str(Path(__file__).parent))
-from servers import TINY_TEMPLATE, FaultyOpenAIServer, free_port  # noqa: E402
+from servers import TINY_TEMPLATE, FaultyOpenAIServer  # noqa: E402
 
 LLAMA_START_TIMEOUT = float(os.environ.get("RAREDIS_LLAMA_START_TIMEOUT", "180"))
 
@@ -24,7 +24,7 @@ LLAMA_START_TIMEOUT = float(os.environ.get("RAREDIS_LLAMA_START_TIMEOUT", "180")
 @pytest.fixture(scope="session")
 def llama_server(tmp_path_factory):
     """Base URL (``http://127.0.0.1:PORT/v1``) of a llama.cpp server with Gemma 3 270M."""
-    from raredis_llm.llm.backends.llama_server import check_installed, running_server
+    from raredis_llm.llm.backends.llama_server import check_installed, free_port, running_server
 
     try:
         check_installed()

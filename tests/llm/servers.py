@@ -19,7 +19,6 @@ can assert exactly how many calls the client made and when.
 """
 
 import json
-import socket
 import threading
 import time
 from dataclasses import dataclass, field
@@ -244,12 +243,6 @@ class FaultyOpenAIServer:
 # ---------------------------------------------------------------- test helpers
 
 
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 # A two-example prompt for raredis.NER.v1: short enough for a 270M model on a busy CPU
 # (~100 tokens), and a pattern a base model continues in the inline format.
 TINY_TEMPLATE = """Tag the diseases and signs in the text.
@@ -289,3 +282,20 @@ def make_llm_nlp(model_cfg: dict, template: Path, save_io: bool = True):
     )
     nlp.initialize()
     return nlp
+
+
+def assert_ents_follow_responses(docs, labels) -> None:
+    """Whatever a real model answered (saved with ``save_io``), ``doc.ents`` are exactly
+    the inline-format mentions the parser finds in it, and an answer holding a tagged
+    mention always gives the doc an entity."""
+    from raredis_llm.llm.formats import get_format
+
+    fmt = get_format("inline")
+    for doc in docs:
+        assert isinstance(doc.ents, tuple) and all(e.label_ in labels for e in doc.ents)
+        response = doc.user_data["llm_io"]["llm"]["response"][0]
+        spans, _ = fmt.parse(doc.text, response, labels)
+        expected = [(doc.char_span(s, e, alignment_mode="expand").text, label) for s, e, label in spans]
+        assert [(e.text, e.label_) for e in doc.ents] == expected
+        if spans:
+            assert doc.ents, response

@@ -6,11 +6,10 @@ valid doc.ents, cache) and that what the model's answer contains ends up on the 
 """
 
 import pytest
-from servers import make_llm_nlp
+from servers import assert_ents_follow_responses, make_llm_nlp
 
 from raredis_llm.corpus import schema
 from raredis_llm.llm.backends import LLMBackendError, OpenAIChat
-from raredis_llm.llm.formats import get_format
 
 
 TEXTS = ["Patients with cystic fibrosis often have a chronic cough.", "Marfan syndrome causes long fingers."]
@@ -38,22 +37,13 @@ def test_pipeline_against_llama_server(llama_server, tiny_template, tmp_path):
     docs = list(nlp.pipe(TEXTS))
     model = nlp.get_pipe("llm")._model
     assert model.stats["requests"] == 2 and model.stats["failures"] == 0 and model.stats["retries"] == 0
-    fmt = get_format("inline")
     for doc in docs:
         usage = doc.user_data[schema.LLM_USAGE]
         # token counts come from the server's tokenizer
         assert usage["requests"] == 1 and usage["prompt_tokens"] > 50 and 1 <= usage["completion_tokens"] <= 32
-        assert isinstance(doc.ents, tuple) and all(e.label_ in LABELS for e in doc.ents)
-        response = doc.user_data["llm_io"]["llm"]["response"][0]
-        spans, _ = fmt.parse(doc.text, response, LABELS)
-        expected = [(doc.char_span(s, e, alignment_mode="expand").text, label) for s, e, label in spans]
-        assert [(e.text, e.label_) for e in doc.ents] == expected
-    # A 270M base model may or may not tag anything (seen here: it usually does). Whenever
-    # its answer holds a tagged mention, the doc gets an entity.
-    for doc in docs:
-        response = doc.user_data["llm_io"]["llm"]["response"][0]
-        if fmt.parse(doc.text, response, LABELS)[0]:
-            assert doc.ents, response
+    # A 270M base model may or may not tag anything (seen here: it usually does); whatever
+    # it wrote, the entities the parser finds in it are on the doc.
+    assert_ents_follow_responses(docs, LABELS)
     assert model.stats["prompt_tokens"] == sum(d.user_data[schema.LLM_USAGE]["prompt_tokens"] for d in docs)
 
     # A rerun is answered from the response cache: no request reaches the server.

@@ -14,6 +14,7 @@ Needs ``pip install 'llama-cpp-python[server]==0.3.36'`` (the ``server`` extra).
 """
 
 import os
+import socket
 import subprocess
 import sys
 import time
@@ -23,6 +24,13 @@ from pathlib import Path
 from typing import Iterator, List, Optional, Union
 
 INSTALL_HINT = "pip install 'llama-cpp-python[server]==0.3.36'  (or pip install -e '.[server]')"
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    """A TCP port nothing listens on right now (for a server started next)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((host, 0))
+        return sock.getsockname()[1]
 
 
 def check_installed() -> None:
