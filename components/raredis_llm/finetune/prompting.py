@@ -30,6 +30,14 @@ DEFAULT_PROMPT_TEMPLATE = "finetune_prompt.jinja"
 DEFAULT_STOP = ("\n### ",)
 
 
+def sentence_budget(n_prompt_tokens: int, n_prefix: int, factor: float, cap: Optional[int] = None) -> int:
+    """New tokens the fine-tuned model may generate for one prompt: ``factor`` x the
+    sentence's tokens (the prompt minus its fixed ``n_prefix``) + 16, at most ``cap``.
+    Used in training (validation F1) and by the ``raredis_llm_ner`` component alike."""
+    budget = int(factor * max(1, n_prompt_tokens - n_prefix)) + 16
+    return budget if cap is None else min(cap, budget)
+
+
 def template_text(path: Optional[Union[str, Path]], default: str) -> Tuple[str, str]:
     """``(text, source)`` of a template file; a bundled one when ``path`` is empty."""
     if path:

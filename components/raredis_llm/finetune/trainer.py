@@ -33,6 +33,7 @@ from .lora import attach_lora, count_parameters, load_base
 from .loss import IGNORE_INDEX, common_prefix_len, response_only_loss
 from .metadata import ADAPTER_INFO, adapter_info, base_model_info, environment_info, read_json, write_json
 from .metrics import span_prf
+from .prompting import sentence_budget
 from .settings import FinetuneSetup
 
 logger = logging.getLogger("raredis_llm")
@@ -210,7 +211,7 @@ class LoraTrainer:
                 n_prefix = len(self.tokenizer(s.prompt.prompt(""))["input_ids"])
                 factor = ev.max_new_tokens_factor
                 answers = generate(self.model, self.tokenizer, prompts, batch_size=ev.batch_size,
-                                   max_new_tokens=lambda n: int(factor * max(1, n - n_prefix)) + 16,
+                                   max_new_tokens=lambda n: sentence_budget(n, n_prefix, factor),
                                    stop=["\n### "])
                 preds, golds = [], []
                 parse_dropped = 0

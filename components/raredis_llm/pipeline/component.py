@@ -34,7 +34,7 @@ from spacy.util import ensure_path, minibatch
 
 from ..corpus import schema
 from ..finetune.metadata import ADAPTER_INFO
-from ..finetune.prompting import DEFAULT_STOP, FinetunePrompt
+from ..finetune.prompting import DEFAULT_STOP, FinetunePrompt, sentence_budget
 from ..llm.formats import add_stats, empty_stats
 from ..llm.response import empty_usage
 from .sentences import sentence_spans
@@ -194,8 +194,7 @@ class RareDisLLMNER:
         return self.load()._tokenizer
 
     def _budget(self, n_prompt_tokens: int) -> int:
-        n_text = max(1, n_prompt_tokens - self._n_prefix)
-        return min(self.max_new_tokens_cap, int(self.max_new_tokens_factor * n_text) + 16)
+        return sentence_budget(n_prompt_tokens, self._n_prefix, self.max_new_tokens_factor, self.max_new_tokens_cap)
 
     # ------------------------------------------------------------------ processing
     def __call__(self, doc: Doc) -> Doc:
