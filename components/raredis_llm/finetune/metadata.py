@@ -87,6 +87,8 @@ def environment_info() -> Dict[str, Any]:
     import torch
     import transformers
 
+    from ..models.precision import cpu_info
+
     return {
         "python": platform.python_version(),
         "torch": torch.__version__,
@@ -95,6 +97,7 @@ def environment_info() -> Dict[str, Any]:
         "cuda": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
         "cpu_count": os.cpu_count(),
         "torch_threads": torch.get_num_threads(),
+        "cpu": cpu_info().to_dict(),
         "load_average": list(os.getloadavg()) if hasattr(os, "getloadavg") else None,
         "platform": platform.platform(),
         "time": time.strftime("%Y-%m-%dT%H:%M:%S"),

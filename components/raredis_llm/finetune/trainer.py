@@ -27,6 +27,7 @@ from typing import Any, Callable, Dict, List, Optional, Sequence
 import torch
 
 from ..models.offline import resolve_model
+from ..models.precision import resolve_dtype_name, resolve_threads
 from .data import Feature, collate, encode_records, plan_batches
 from .instructions import file_hash, read_jsonl
 from .lora import attach_lora, count_parameters, load_base
@@ -152,8 +153,7 @@ class LoraTrainer:
     # ------------------------------------------------------------------ model
     def _build(self, adapter_dir: Optional[str]):
         s = self.setup
-        if s.training.num_threads > 0:
-            torch.set_num_threads(s.training.num_threads)
+        torch.set_num_threads(resolve_threads(s.training.num_threads))
         self.resolved_base = resolve_model(s.model.name, log=self.log)
         base, self.tokenizer = load_base(s.model, log=self.log)
         self.model = attach_lora(base, s.lora, adapter_dir, s.model.gradient_checkpointing)
@@ -397,6 +397,13 @@ class LoraTrainer:
             return True
         return False
 
+    def precision(self) -> Dict[str, Any]:
+        """The dtype the weights were trained in and why ("auto" resolves per machine)."""
+        device = str(self.device)
+        name, reason = resolve_dtype_name(self.setup.model.dtype, device)
+        actual = str(next(self.model.parameters()).dtype).replace("torch.", "")
+        return {"configured": self.setup.model.dtype, "dtype": actual, "reason": reason}
+
     def write_metadata(self, state: TrainerState, total: int) -> Dict[str, Any]:
         s = self.setup
         times = state.step_times
@@ -414,6 +421,7 @@ class LoraTrainer:
             },
             "hyperparameters": s.hyperparameters(),
             "parameters": count_parameters(self.model),
+            "precision": self.precision(),
             "steps": state.step,
             "planned_steps": total,
             "epochs_started": state.epoch + 1,

@@ -51,24 +51,11 @@ def resolve_device(device: str = "auto") -> str:
 
 
 def resolve_dtype(dtype: Any = "auto", device: str = "cpu"):
-    """``"auto"``: bf16 on a CUDA device that supports it (else fp16), fp32 on CPU."""
-    import torch
+    """``"auto"``: bf16 on a CUDA device that supports it (else fp16); on a CPU, bf16
+    only where it is computed natively, float32 elsewhere (see :mod:`.precision`)."""
+    from .precision import resolve_dtype as _resolve
 
-    if isinstance(dtype, torch.dtype):
-        return dtype
-    if dtype in (None, "", "auto"):
-        if str(device).startswith("cuda"):
-            return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
-        return torch.float32
-    names = {
-        "float32": torch.float32, "fp32": torch.float32, "float": torch.float32,
-        "bfloat16": torch.bfloat16, "bf16": torch.bfloat16,
-        "float16": torch.float16, "fp16": torch.float16, "half": torch.float16,
-    }
-    try:
-        return names[str(dtype).lower()]
-    except KeyError:
-        raise ValueError(f"Unknown dtype {dtype!r}; use one of auto, {', '.join(names)}") from None
+    return _resolve(dtype, device)
 
 
 def _split_gguf(name: str, gguf_file: Optional[str]) -> Tuple[str, Optional[str]]:
