@@ -3,7 +3,7 @@ import json
 import pytest
 from spacy.tokens import DocBin
 
-from raredis_llm.finetune import FinetunePrompt
+from raredis_llm.ner.finetuned import FinetunePrompt
 from raredis_llm.finetune.instructions import (ALPACA_KEYS, build_instruction_files, doc_spans,
                                                docs_to_records, read_jsonl)
 from raredis_llm.labels import LABELS
@@ -66,12 +66,3 @@ def test_bad_jsonl_line_names_file_and_line(tmp_path):
     path.write_text(json.dumps({"instruction": "i", "input": "x"}) + "\n")
     with pytest.raises(ValueError, match=r"bad.jsonl:1: missing.*output"):
         read_jsonl(path)
-
-
-def test_sentence_budget():
-    from raredis_llm.finetune.prompting import sentence_budget
-
-    assert sentence_budget(110, 100, 2.0) == 36  # 2 x 10 sentence tokens + 16
-    assert sentence_budget(50, 100, 2.0) == 18  # at least one sentence token
-    assert sentence_budget(110, 100, 2.0, cap=20) == 20
-    assert sentence_budget(110, 100, 1.5, cap=0) == 0

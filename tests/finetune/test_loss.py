@@ -9,7 +9,7 @@ import pytest
 import torch
 from peft import LoraConfig, get_peft_model
 
-from raredis_llm.finetune import FinetunePrompt
+from raredis_llm.ner.finetuned import FinetunePrompt
 from raredis_llm.finetune.data import collate, encode_record
 from raredis_llm.finetune.instructions import docs_to_records
 from raredis_llm.finetune.loss import common_prefix_len, full_logits_loss, response_only_loss

@@ -5,7 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from raredis_llm.finetune import FinetunePrompt, load_setup
+from raredis_llm.finetune import load_setup
+from raredis_llm.ner.finetuned import FinetunePrompt
 from raredis_llm.finetune.instructions import docs_to_records, write_jsonl
 from raredis_llm.finetune.trainer import train
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 import spacy
-from test_task import SENTENCES, write_corpus
+from tests.llm.test_task import SENTENCES, write_corpus
 
 from raredis_llm.corpus import schema
 from raredis_llm.llm.backend_configs import MODEL_SECTION, generate, with_backend

@@ -3,7 +3,7 @@
 import math
 
 import pytest
-from servers import assert_ents_follow_responses, make_llm_nlp
+from tests.llm.servers import assert_ents_follow_responses, make_llm_nlp
 
 from raredis_llm.corpus import schema
 from raredis_llm.llm.backends import HFCausalLM

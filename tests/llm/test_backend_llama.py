@@ -6,7 +6,7 @@ valid doc.ents, cache) and that what the model's answer contains ends up on the 
 """
 
 import pytest
-from servers import assert_ents_follow_responses, make_llm_nlp
+from tests.llm.servers import assert_ents_follow_responses, make_llm_nlp
 
 from raredis_llm.corpus import schema
 from raredis_llm.llm.backends import LLMBackendError, OpenAIChat
@@ -79,14 +79,14 @@ def test_prompt_longer_than_context_is_a_clear_error(llama_server):
 
 @pytest.mark.parametrize("bad", ["missing.gguf", "model.bin"])
 def test_server_command_checks_the_model(tmp_path, bad):
-    from raredis_llm.llm.backends.llama_server import server_command
+    from raredis_llm.models.llama_server import server_command
 
     with pytest.raises(FileNotFoundError, match="GGUF"):
         server_command(tmp_path / bad)
 
 
 def test_server_command():
-    from raredis_llm.llm.backends.llama_server import server_command
+    from raredis_llm.models.llama_server import server_command
 
     cmd = server_command(port=9999, n_ctx=4096, n_threads=2)
     assert cmd[1:3] == ["-m", "llama_cpp.server"] and cmd[cmd.index("--model") + 1].endswith(".gguf")

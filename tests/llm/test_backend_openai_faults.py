@@ -7,12 +7,12 @@ counts and timings asserted here are the ones the server saw.
 import time
 
 import pytest
-from servers import make_llm_nlp, text_of_prompt
+from tests.llm.servers import make_llm_nlp, text_of_prompt
 from spacy_llm.registry import registry
 
 from raredis_llm.corpus import schema
 from raredis_llm.llm.backends import LLMBackendError, OpenAIChat
-from raredis_llm.llm.backends.llama_server import free_port
+from raredis_llm.models.llama_server import free_port
 from raredis_llm.llm.cache import ResponseCache, make_key
 
 

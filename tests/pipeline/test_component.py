@@ -4,7 +4,7 @@ import pytest
 import spacy
 
 from raredis_llm.corpus import schema
-from raredis_llm.llm.response import Completion
+from raredis_llm.models.completion import Completion
 import raredis_llm.pipeline  # noqa: F401  (registers the factory)
 
 TEXT = "Fabry disease causes pain in the hands. Patients may have fever.\nIt is rare."

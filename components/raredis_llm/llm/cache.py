@@ -27,7 +27,7 @@ import time
 from pathlib import Path
 from typing import Any, Dict, Mapping, Optional, Union
 
-from .response import Completion
+from ..models.completion import Completion
 
 logger = logging.getLogger(__name__)
 

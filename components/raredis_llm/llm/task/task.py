@@ -1,151 +1,46 @@
-"""``raredis.NER.v1``: the spacy-llm task for RareDis NER.
+"""``raredis.NER.v1``: the spacy-llm task for RareDis NER (registered in :mod:`.registry`).
 
-A sharding spacy-llm task (``generate_prompts`` / ``parse_responses``) that
-
-* renders a Jinja2 prompt (``templates/ner.jinja``) with label definitions and rules from
-  a YAML file (``templates/labels/raredis_5type.yml`` or ``raredis_4type.yml``), the
-  instructions of an output format (``inline``, ``json``, ``bio``; see
-  :mod:`raredis_llm.llm.formats`), optional few-shot examples from a selector
-  (:mod:`raredis_llm.llm.examples`) and optional retrieved passages
-  (:mod:`raredis_llm.llm.retrieval`, ``templates/rag_context.jinja``);
-* parses answers with the format's parser into ``doc.ents`` (never raising on bad output)
-  and records ``doc.user_data[PARSE_STATS]`` and ``doc.user_data[LLM_USAGE]``
-  (keys in :mod:`raredis_llm.corpus.schema`);
-* builds the example pool / knowledge base at ``initialize`` and saves them with the
-  pipeline (``llm/task/cfg.json``, ``llm/task/examples/``, ``llm/task/retriever/``), so
-  ``spacy.load`` recomputes nothing.
-
-Initialization settings (``[initialize.components.llm]``)::
-
-    labels = [...]                          # optional: overrides the task's labels
-    [initialize.components.llm.examples]    # training sentences for few-shot selectors
-    @readers = "spacy.Corpus.v1"            # (default: the get_examples nlp.initialize gets)
-    path = ${paths.train}
-    [initialize.components.llm.knowledge_base]  # training documents for the retriever
-    @readers = "spacy.Corpus.v1"
-    path = ${paths.train_docs}
+A sharding spacy-llm task that renders a Jinja2 prompt (``templates/ner.jinja``) with
+label definitions and rules (:mod:`.definitions`), the output format's instructions
+(:mod:`raredis_llm.ner.formats`), optional few-shot examples (:mod:`..examples`) and
+retrieved passages (:mod:`..retrieval`); parses answers into ``doc.ents`` through
+:mod:`raredis_llm.ner.ents` (never raising on bad output); and builds the example pool
+and the knowledge base at ``initialize``, saved with the pipeline so ``spacy.load``
+recomputes nothing.
 """
 
 import hashlib
 import json
 import logging
 import time
-import warnings
-from importlib import resources
 from pathlib import Path
-from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
-from typing import Union, cast
+from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple, cast
 
 import jinja2
 import jinja2.sandbox
 import srsly
 from spacy import util
 from spacy.language import Language
-from spacy.scorer import get_ner_prf
 from spacy.tokens import Doc
 from spacy.training import Example
-from spacy_llm.registry import registry as llm_registry
-from spacy_llm.tasks.ner.util import reduce_shards_to_doc
-from spacy_llm.tasks.util.sharding import make_shard_mapper
 from spacy_llm.ty import Scorer, ShardMapper, ShardReducer
-from spacy.util import registry
 
-from ..corpus import schema
-from ..labels import LABELS, MERGE_MAP
-from .budget import Prompt
-from .examples import ExampleSelector
-from .formats import DEFAULT_FUZZY_THRESHOLD, add_stats, empty_stats, get_format
-from .retrieval import Retriever
+from ...models.engine import Constraint
+from ...ner.budget import Prompt
+from ...ner.ents import annotate, check_alignment_mode, record
+from ...ner.formats import get_format
+from ...ner.stats import add_stats, empty_stats, empty_usage
+from ..examples import ExampleSelector
+from ..retrieval import Retriever
+from .definitions import split_labels
 
-logger = logging.getLogger("raredis_llm")
+logger = logging.getLogger(__name__)
 
-USAGE_KEYS = ("prompt_tokens", "completion_tokens", "requests", "cache_hits")
 DEFAULT_TEMPLATE = "ner.jinja"
 DEFAULT_CONTEXT_TEMPLATE = "rag_context.jinja"
 DEFAULT_ANSWER_STOP = ["\nText:", "\nNow annotate"]
 
 
-# ------------------------------------------------------------------------ template files
-def bundled_path(name: str) -> Path:
-    """Path of a file in ``raredis_llm/templates/``."""
-    return Path(str(resources.files("raredis_llm") / "templates" / name))
-
-
-def read_template(path: Optional[Union[str, Path]], default: str) -> str:
-    """Text of the template at ``path`` (a bundled one when ``path`` is None/empty)."""
-    file = Path(path) if path else bundled_path(default)
-    if not file.exists():
-        raise FileNotFoundError(f"Prompt template not found: {file}")
-    return file.read_text(encoding="utf8")
-
-
-def default_definitions_path(labels: Sequence[str]) -> Path:
-    """The bundled definitions file for a label set (4-type when SKINRAREDISEASE is absent)."""
-    name = "raredis_5type.yml" if "SKINRAREDISEASE" in labels else "raredis_4type.yml"
-    return bundled_path(f"labels/{name}")
-
-
-def load_definitions(path: Optional[Union[str, Path]], labels: Sequence[str]) -> Dict[str, Any]:
-    """Read a definitions YAML file: ``description`` (str), ``labels`` (LABEL: definition),
-    ``guidelines`` (list of str). Errors name the file and the bad key."""
-    file = Path(path) if path else default_definitions_path(labels)
-    if not file.exists():
-        raise FileNotFoundError(f"Label definitions file not found: {file}")
-    try:
-        data = srsly.read_yaml(file)
-    except Exception as err:
-        raise ValueError(f"{file}: not valid YAML ({err})") from err
-    if not isinstance(data, Mapping):
-        raise ValueError(f"{file}: expected a mapping with keys description, labels, guidelines")
-    defs = data.get("labels") or {}
-    guidelines = data.get("guidelines") or []
-    description = data.get("description") or ""
-    if not isinstance(defs, Mapping) or not all(isinstance(v, str) for v in defs.values()):
-        raise ValueError(f"{file}: 'labels' must map each label to a definition string")
-    if not isinstance(guidelines, list) or not all(isinstance(g, str) for g in guidelines):
-        raise ValueError(f"{file}: 'guidelines' must be a list of strings")
-    if not isinstance(description, str):
-        raise ValueError(f"{file}: 'description' must be a string")
-    missing = [label for label in labels if label not in defs]
-    if missing:
-        warnings.warn(f"{file}: no definition for label(s) {missing}")
-    return {
-        "description": " ".join(description.split()),
-        "labels": {str(k): " ".join(v.split()) for k, v in defs.items()},
-        "guidelines": [" ".join(g.split()) for g in guidelines],
-        "source": str(file),
-    }
-
-
-def split_labels(labels: Union[str, Iterable[str]]) -> List[str]:
-    if isinstance(labels, str):
-        labels = labels.split(",")
-    out: List[str] = []
-    for label in labels:
-        label = str(label).strip()
-        if label and label not in out:
-            out.append(label)
-    return out
-
-
-@registry.misc("raredis.LabelDefinitions.v1")
-def make_label_definitions(path: Optional[str] = None,
-                           labels: Union[str, List[str]] = list(LABELS)) -> Dict[str, str]:
-    """``{label: definition}`` from a definitions file (for spacy-llm's built-in tasks)."""
-    labels = split_labels(labels)
-    defs = load_definitions(path, labels)["labels"]
-    return {label: defs[label] for label in labels if label in defs}
-
-
-@registry.misc("raredis.TaskDescription.v1")
-def make_task_description(path: Optional[str] = None,
-                          labels: Union[str, List[str]] = list(LABELS)) -> str:
-    """Description + rules from a definitions file as one string (for spacy.NER.v3)."""
-    data = load_definitions(path, split_labels(labels))
-    return " ".join([data["description"], *data["guidelines"]]).strip()
-
-
-# ---------------------------------------------------------------------------------- task
 def _reference_docs(items: Iterable[Any]) -> List[Doc]:
     docs = []
     for item in items:
@@ -154,10 +49,6 @@ def _reference_docs(items: Iterable[Any]) -> List[Doc]:
             raise TypeError(f"Expected spaCy Examples or Docs, got {type(item).__name__}")
         docs.append(doc)
     return docs
-
-
-def _empty_usage() -> Dict[str, int]:
-    return {key: 0 for key in USAGE_KEYS}
 
 
 class RareDisNERTask:
@@ -180,8 +71,7 @@ class RareDisNERTask:
         shard_reducer: ShardReducer,
         scorer: Scorer,
     ):
-        if alignment_mode not in ("strict", "contract", "expand"):
-            raise ValueError(f"alignment_mode must be strict, contract or expand, not {alignment_mode!r}")
+        check_alignment_mode(alignment_mode)
         get_format(output_format)  # fail early on an unknown format
         self._labels = list(labels)
         self._definitions = definitions
@@ -283,7 +173,7 @@ class RareDisNERTask:
             "guidelines": list(self._definitions["guidelines"]),
             "format_instructions": instructions,
             "output_format": self._output_format,
-            "answer_sep": "\n" if self._output_format == "bio" else " ",
+            "answer_sep": fmt.answer_sep,
         }
 
     def render_examples(self, examples: Sequence[Mapping[str, Any]]) -> List[Dict[str, Any]]:
@@ -315,12 +205,14 @@ class RareDisNERTask:
         template = self._env.from_string(self._template)
         static = self._static_prompt_data()
         fmt = get_format(self._output_format)
+        glue = tuple(fmt.constraint_strings(self._labels))
         for i_doc, doc in enumerate(docs):
             data = {**static, "examples": self.render_examples(selected[i_doc]),
                     "context": self.render_context(passages[i_doc])}
 
             def render(shard: Doc, i_shard: int, i_doc: int, n_shards: int, data=data) -> Prompt:
-                return Prompt(template.render(text=shard.text, **data), answer_reference=fmt.answer_reference(shard.text))
+                return Prompt(template.render(text=shard.text, **data), answer_reference=fmt.answer_reference(shard.text),
+                              constraint=Constraint((shard.text,), glue))
 
             shards = (list(self._shard_mapper(doc, i_doc, context_length, render))
                       if context_length is not None else [doc])
@@ -336,43 +228,32 @@ class RareDisNERTask:
                 answer = answer[:idx]
         return answer
 
-    def parse_doc(self, doc: Doc, response: Any) -> Dict[str, Any]:
-        """Set ``doc.ents`` from one response; return the parse stats."""
-        mode = self._alignment_mode
-
-        def snap(start: int, end: int) -> Optional[Tuple[int, int]]:
-            span = doc.char_span(start, end, alignment_mode=mode)
-            return None if span is None or len(span) == 0 else (span.start_char, span.end_char)
-
-        fmt = get_format(self._output_format)
-        spans, stats = fmt.parse(doc.text, self.cut_answer(response), self.parser_labels(),
-                                 snap=snap, fuzzy_threshold=self._fuzzy_threshold)
-        ents = [doc.char_span(s, e, label=label, alignment_mode=mode) for s, e, label in spans]
-        doc.set_ents([ent for ent in ents if ent is not None])
-        return stats
+    def parse_doc(self, doc: Doc, response: Any) -> Tuple[Dict[str, Any], Dict[str, int]]:
+        """Set ``doc.ents`` from one response; return the parse stats and usage."""
+        answer = response if response is not None else ""
+        cut = self.cut_answer(answer)
+        if hasattr(answer, "usage"):  # keep usage/cached of a Completion through the cut
+            answer = type(answer)(cut, usage=answer.usage, cached=answer.cached, meta=answer.meta)
+        else:
+            answer = cut
+        return annotate(doc, [(0, len(doc.text), answer)], get_format(self._output_format), self.parser_labels(),
+                        alignment_mode=self._alignment_mode, fuzzy_threshold=self._fuzzy_threshold)
 
     def parse_responses(
         self, shards: Iterable[Iterable[Doc]], responses: Iterable[Iterable[Any]]
     ) -> Iterable[Doc]:
         for shards_for_doc, responses_for_doc in zip(shards, responses):
             shards_for_doc = list(shards_for_doc)
-            stats = empty_stats()
-            usage = _empty_usage()
+            stats, usage = empty_stats(), empty_usage()
             for shard, response in zip(shards_for_doc, responses_for_doc):
-                add_stats(stats, self.parse_doc(shard, response))
-                usage["requests"] += 1
-                given = getattr(response, "usage", None)
-                if isinstance(given, Mapping):
-                    for key in ("prompt_tokens", "completion_tokens"):
-                        usage[key] += int(given.get(key) or 0)
-                if getattr(response, "cached", False):
-                    usage["cache_hits"] += 1
+                shard_stats, shard_usage = self.parse_doc(shard, response)
+                add_stats(stats, shard_stats)
+                add_stats(usage, shard_usage)
             if len(shards_for_doc) == 1:
                 doc = shards_for_doc[0]
             else:
                 doc = self._shard_reducer(self, shards_for_doc)  # type: ignore[arg-type]
-            doc.user_data[schema.PARSE_STATS] = stats
-            doc.user_data[schema.LLM_USAGE] = usage
+            record(doc, stats, usage)
             yield doc
 
     def scorer(self, examples: Iterable[Example]) -> Dict[str, Any]:
@@ -463,63 +344,3 @@ class RareDisNERTask:
         return self
 
 
-@llm_registry.llm_tasks("raredis.NER.v1")
-def make_raredis_ner_task(
-    labels: Union[str, List[str]] = list(LABELS),
-    definitions: Optional[str] = None,
-    template: Optional[str] = None,
-    context_template: Optional[str] = None,
-    output_format: str = "inline",
-    examples: Optional[ExampleSelector] = None,
-    retriever: Optional[Retriever] = None,
-    label_map: Optional[Dict[str, str]] = None,
-    alignment_mode: str = "expand",
-    fuzzy_threshold: float = DEFAULT_FUZZY_THRESHOLD,
-    answer_stop: List[str] = list(DEFAULT_ANSWER_STOP),
-    shard_mapper: Optional[ShardMapper] = None,
-    shard_reducer: Optional[ShardReducer] = None,
-    scorer: Optional[Scorer] = None,
-) -> RareDisNERTask:
-    """RareDis NER task.
-
-    labels: labels to extract, list or comma-separated (default: the 5 RareDis types; the
-        4-type view is ``["RAREDISEASE", "DISEASE", "SIGN", "SYMPTOM"]``).
-    definitions: YAML file with description, label definitions and rules (default: the
-        bundled file for the label set).
-    template / context_template: Jinja2 files for the prompt and for retrieved passages
-        (default: ``templates/ner.jinja``, ``templates/rag_context.jinja``).
-    output_format: ``"inline"``, ``"json"`` or ``"bio"``.
-    examples: a few-shot selector (``raredis.RandomExamples.v1``, ``raredis.KNNExamples.v1``,
-        ``raredis.ClusterExamples.v1``); None for zero-shot.
-    retriever: ``raredis.Retriever.v1`` for retrieval-augmented prompts; None for none.
-    label_map: gold/answer label -> task label (default: SKINRAREDISEASE -> RAREDISEASE
-        when only RAREDISEASE is a task label); labels mapped to nothing are dropped from
-        examples and count as ``bad_label`` in answers.
-    alignment_mode: how character matches snap to tokens (``"expand"``, ``"contract"``,
-        ``"strict"``).
-    fuzzy_threshold: difflib ratio a fuzzy match needs (> 1 turns fuzzy matching off).
-    answer_stop: a response is cut at the first of these markers (base models go on
-        writing the next ``Text:`` block).
-    """
-    labels_list = split_labels(labels)
-    if not labels_list:
-        raise ValueError("raredis.NER.v1: no labels given")
-    if label_map is None:
-        label_map = {alias: target for alias, target in MERGE_MAP.items()
-                     if alias not in labels_list and target in labels_list}
-    return RareDisNERTask(
-        labels=labels_list,
-        definitions=load_definitions(definitions, labels_list),
-        template=read_template(template, DEFAULT_TEMPLATE),
-        context_template=read_template(context_template, DEFAULT_CONTEXT_TEMPLATE),
-        output_format=output_format,
-        examples=examples,
-        retriever=retriever,
-        label_map=label_map,
-        alignment_mode=alignment_mode,
-        fuzzy_threshold=fuzzy_threshold,
-        answer_stop=answer_stop,
-        shard_mapper=shard_mapper or make_shard_mapper(),
-        shard_reducer=shard_reducer or reduce_shards_to_doc,
-        scorer=scorer or get_ner_prf,
-    )

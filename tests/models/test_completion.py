@@ -1,8 +1,9 @@
-"""Completion: the str subclass every backend returns."""
+"""Completion: the str subclass every engine returns, and the usage a Doc sums from it."""
 
 import pickle
 
-from raredis_llm.llm.response import Completion, sum_usage, usage_of
+from raredis_llm.models.completion import Completion
+from raredis_llm.ner.stats import add_usage, empty_usage
 
 
 def test_completion_is_a_str_with_usage():
@@ -16,7 +17,6 @@ def test_completion_is_a_str_with_usage():
 def test_defaults_and_none():
     c = Completion(None)
     assert c == "" and c.usage == {"prompt_tokens": 0, "completion_tokens": 0}
-    assert usage_of("plain") == {"prompt_tokens": 0, "completion_tokens": 0}
 
 
 def test_pickle_keeps_fields():
@@ -25,7 +25,8 @@ def test_pickle_keeps_fields():
     assert d == "x" and d.usage == c.usage and d.cached and d.meta == {"finish_reason": "stop"}
 
 
-def test_sum_usage():
+def test_usage_adds_up_answers():
     items = [Completion("a", {"prompt_tokens": 2, "completion_tokens": 1}), "plain",
-             Completion("b", {"prompt_tokens": 3, "completion_tokens": 4})]
-    assert sum_usage(items) == {"prompt_tokens": 5, "completion_tokens": 5}
+             Completion("b", {"prompt_tokens": 3, "completion_tokens": 4}, cached=True)]
+    assert add_usage(empty_usage(), items) == {"prompt_tokens": 5, "completion_tokens": 5, "requests": 3,
+                                               "cache_hits": 1}

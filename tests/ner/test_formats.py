@@ -7,15 +7,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from raredis_llm.labels import LABELS
-from raredis_llm.llm.formats import (
-    DROP_REASONS,
-    FORMAT_NAMES,
-    MATCH_TYPES,
-    add_stats,
-    bio_tokens,
-    empty_stats,
-    get_format,
-)
+from raredis_llm.ner.formats import FORMAT_NAMES, bio_tokens, get_format
+from raredis_llm.ner.stats import DROP_REASONS, MATCH_TYPES, add_stats, empty_stats
 
 TEXT = "Fabry disease causes pain. The pain and weight-loss were severe; Pain recurs."
 SPANS = [
