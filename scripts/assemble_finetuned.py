@@ -1,6 +1,6 @@
 """Assemble the fine-tuned LLM pipeline (training/raredis_llm_ner) ready for `spacy package`.
 
-    python scripts/assemble_finetuned.py configs/llm_ner_pipeline.cfg training/raredis_llm_ner \
+    python scripts/assemble_finetuned.py configs/raredis_llm_ner.cfg training/raredis_llm_ner \
         --adapter training/lora/adapter --test corpus/test.spacy --n-test 200
 
 Builds the pipeline from the config, copies the adapter into it (never the base weights),
@@ -62,7 +62,7 @@ def score_sample(nlp, test_path: Path, n_test: Optional[int], seed: int = 0) -> 
 @app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
 def main(
     ctx: typer.Context,
-    config: Path = typer.Argument(..., help="Pipeline config (configs/llm_ner_pipeline.cfg)"),
+    config: Path = typer.Argument(..., help="Pipeline config (configs/raredis_llm_ner.cfg)"),
     output: Path = typer.Argument(..., help="Pipeline folder to write (training/raredis_llm_ner)"),
     adapter: Optional[Path] = typer.Option(None, help="LoRA adapter folder (default: the config's paths.adapter)"),
     untrained: bool = typer.Option(False, help="Use a freshly initialised adapter (tests only)"),

@@ -41,10 +41,14 @@ def test_4type_view_merges_skin_rare_disease(sentence_docs):
 
 
 def test_prompt_ends_where_the_response_starts():
-    prompt = FinetunePrompt("inline")
-    text = prompt.prompt("Some text.")
+    alpaca = FinetunePrompt("inline", prompt_style="alpaca")
+    text = alpaca.prompt("Some text.")
     assert text.endswith("### Response:\n")
-    assert "### Input:\nSome text.\n" in text and prompt.instruction in text
+    assert "### Input:\nSome text.\n" in text and alpaca.instruction in text
+    short = FinetunePrompt("lines")
+    text = short.prompt("Some text.")
+    assert text.endswith("Answer:\n") and "Text: Some text.\n" in text and short.instruction in text
+    assert len(text) < len(alpaca.prompt("Some text.")) / 3  # a few words, not the format's rules
 
 
 def test_jsonl_files_from_docbins(sentence_docs, tmp_path):

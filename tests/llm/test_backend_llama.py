@@ -9,7 +9,7 @@ import pytest
 from tests.llm.servers import assert_ents_follow_responses, make_llm_nlp
 
 from raredis_llm.corpus import schema
-from raredis_llm.llm.backends import LLMBackendError, OpenAIChat
+from raredis_llm.llm.backends import LLMBackendError, OpenAIChat, make_openai_chat_v1
 
 
 TEXTS = ["Patients with cystic fibrosis often have a chronic cough.", "Marfan syndrome causes long fingers."]
@@ -61,7 +61,7 @@ def test_pipeline_against_llama_server(llama_server, tiny_template, tmp_path):
 
 @pytest.mark.slow
 def test_chat_endpoint(llama_server):
-    model = OpenAIChat(name="gemma-3-270m", base_url=llama_server, endpoint="chat", max_tokens=4, timeout=120)
+    model = make_openai_chat_v1(name="gemma-3-270m", base_url=llama_server, endpoint="chat", max_tokens=4, timeout=120)
     [[out]] = model([["Name one rare disease."]])
     assert isinstance(out, str) and out.usage["prompt_tokens"] > 3  # a base model may answer ""
     assert out.usage["completion_tokens"] <= 4
@@ -69,7 +69,7 @@ def test_chat_endpoint(llama_server):
 
 @pytest.mark.slow
 def test_prompt_longer_than_context_is_a_clear_error(llama_server):
-    model = OpenAIChat(name="gemma-3-270m", base_url=llama_server, endpoint="completions",
+    model = make_openai_chat_v1(name="gemma-3-270m", base_url=llama_server, endpoint="completions",
                        max_tokens=4, timeout=120, max_retries=3)
     with pytest.raises(LLMBackendError, match=r"HTTP 400.*context") as info:
         model([["fever " * 3000]])

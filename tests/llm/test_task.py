@@ -284,7 +284,7 @@ def test_user_overrides_definitions_and_template(paths, tmp_path):
 
 
 def test_bad_definitions_file(tmp_path):
-    from raredis_llm.llm.task import load_definitions
+    from raredis_llm.llm.task.definitions import load_definitions
 
     bad = tmp_path / "bad.yml"
     bad.write_text("labels: [a, b]\n")

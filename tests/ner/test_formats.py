@@ -37,18 +37,18 @@ def parse(name, answer, text=TEXT, labels=LABELS, **kwargs):
 
 
 def test_get_format_names():
-    assert set(FORMAT_NAMES) == {"inline", "json", "bio"}
+    assert set(FORMAT_NAMES) == {"inline", "json", "bio", "lines"}
     with pytest.raises(ValueError, match="Unknown output format"):
         get_format("xml")
 
 
-@pytest.mark.parametrize("name", ["inline", "json", "bio"])
+@pytest.mark.parametrize("name", ["inline", "json", "bio", "lines"])
 def test_instructions_are_text(name):
     text = get_format(name).instructions
     assert isinstance(text, str) and len(text) > 50
 
 
-@pytest.mark.parametrize("name", ["inline", "json", "bio"])
+@pytest.mark.parametrize("name", ["inline", "json", "bio", "lines"])
 def test_round_trip_fixed(name):
     fmt = get_format(name)
     answer = fmt.render(TEXT, SPANS)
@@ -65,6 +65,22 @@ def test_render_shapes():
     assert get_format("bio").render("a fever b", [(2, 7, "SIGN")]) == "a\tO\nfever\tB-SIGN\nb\tO"
     assert get_format("json").render("abc", []) == "[]"
     assert get_format("inline").render("abc", []) == "abc"
+    assert get_format("lines").render("a fever b", [(2, 7, "SIGN"), (8, 9, "DISEASE")]) == "SIGN: fever\nDISEASE: b"
+    assert get_format("lines").render("abc", []) == "none"
+
+
+# ---------------------------------------------------------------------------- lines
+def test_lines_repeats_map_in_order_and_prose_is_ignored():
+    text = "Pain in the legs, then pain in the arms."
+    answer = "Here you go:\n- SYMPTOM: Pain\nSYMPTOM: pain\nSIGN:\nUNKNOWN: legs\nnone."
+    spans, stats = parse("lines", answer, text=text)
+    assert spans == [(0, 4, "SYMPTOM"), (23, 27, "SYMPTOM")]
+    assert stats["dropped"]["malformed"] == 1 and stats["dropped"]["bad_label"] == 1
+
+
+def test_lines_constraint_strings_cover_labels():
+    glue = get_format("lines").constraint_strings(["SIGN", "DISEASE"])
+    assert "SIGN: " in glue and "DISEASE: " in glue and "\n" in glue and "none" in glue
 
 
 @pytest.mark.parametrize("name", ["inline", "bio"])
@@ -73,8 +89,8 @@ def test_render_rejects_overlap(name):
         get_format(name).render("weight loss", [(0, 11, "SIGN"), (7, 11, "SIGN")])
 
 
-@pytest.mark.parametrize("name", ["inline", "json", "bio"])
-@pytest.mark.parametrize("answer", ["", None, "   \n ", "I cannot help with that."])
+@pytest.mark.parametrize("name", ["inline", "json", "bio", "lines"])
+@pytest.mark.parametrize("answer", ["", None, "   \n ", "I cannot help with that.", "none"])
 def test_empty_or_prose_answer(name, answer):
     spans, stats = parse(name, answer)
     assert spans == []
@@ -354,13 +370,13 @@ def texts_with_spans(draw):
 
 
 @settings(max_examples=150, deadline=None)
-@given(texts_with_spans(), st.sampled_from(["inline", "json", "bio"]))
+@given(texts_with_spans(), st.sampled_from(["inline", "json", "bio", "lines"]))
 def test_round_trip_property(case, name):
     text, spans = case
-    # json has no positions: a string that is tagged in one place and untagged in
+    # json and lines have no positions: a string that is tagged in one place and untagged in
     # another is ambiguous, so for json only texts where every occurrence of a tagged
     # phrase is tagged are guaranteed to round-trip ("every mention is tagged").
-    if name == "json":
+    if name in ("json", "lines"):
         tagged = {text[s:e] for s, e, _ in spans}
         for phrase in tagged:
             count = sum(1 for s, e, _ in spans if text[s:e] == phrase)
@@ -376,6 +392,6 @@ def test_round_trip_property(case, name):
 
 
 @settings(max_examples=200, deadline=None)
-@given(st.text(max_size=200), st.sampled_from(["inline", "json", "bio"]))
+@given(st.text(max_size=200), st.sampled_from(["inline", "json", "bio", "lines"]))
 def test_parse_never_raises(answer, name):
     parse(name, answer, text="Fabry disease causes pain.")

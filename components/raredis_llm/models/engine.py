@@ -62,6 +62,10 @@ class Engine:
     def count_tokens(self, text: str) -> int:
         raise NotImplementedError
 
+    def allowed_ids(self, constraint: "Constraint") -> List[int]:
+        """Token ids a constraint allows (engines that support constraints)."""
+        raise NotImplementedError(f"the {self.kind} engine applies no constraints")
+
     def generate(
         self,
         prompts: Sequence[str],

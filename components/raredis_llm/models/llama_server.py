@@ -1,19 +1,9 @@
-"""Run llama-cpp-python's OpenAI-compatible server for ``raredis.OpenAIChat.v1``.
-
-    python scripts/serve_llama.py --port 8080          # offline Gemma 3 270M GGUF
-
-then point a config at it::
-
-    [components.llm.model]
-    @llm_models = "raredis.OpenAIChat.v1"
-    name = "gemma-3-270m"
-    base_url = "http://127.0.0.1:8080/v1"
-    endpoint = "completions"
-
+"""Start llama-cpp-python's OpenAI-compatible server on a GGUF model (and a GGUF LoRA
+adapter): ``python scripts/serve_llama.py --port 8080 [--lora adapter.gguf]``, then point
+``raredis.OpenAIChat.v1`` or ``raredis.OpenAIEngine.v1`` at ``http://127.0.0.1:8080/v1``.
 Needs ``pip install 'llama-cpp-python[server]==0.3.36'`` (the ``server`` extra).
 """
 
-import os
 import socket
 import subprocess
 import sys
@@ -22,6 +12,9 @@ import urllib.request
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator, List, Optional, Union
+
+from .offline import resolve_gguf
+from .precision import usable_cores
 
 INSTALL_HINT = "pip install 'llama-cpp-python[server]==0.3.36'  (or pip install -e '.[server]')"
 
@@ -41,18 +34,6 @@ def check_installed() -> None:
         raise ImportError(f"llama-cpp-python with its server extra is not installed ({err}): {INSTALL_HINT}") from err
 
 
-def resolve_gguf(model: Union[str, Path]) -> Path:
-    """``offline:gemma-3-270m`` -> the assembled GGUF file; other values must be .gguf files."""
-    if str(model) == "offline:gemma-3-270m":
-        from ...models.offline import gemma_gguf_path
-
-        return gemma_gguf_path()
-    path = Path(model)
-    if not path.is_file() or path.suffix.lower() != ".gguf":
-        raise FileNotFoundError(f"Not a GGUF file: {path}")
-    return path
-
-
 def server_command(
     model: Union[str, Path] = "offline:gemma-3-270m",
     host: str = "127.0.0.1",
@@ -60,16 +41,20 @@ def server_command(
     n_ctx: int = 2048,
     n_threads: Optional[int] = None,
     n_gpu_layers: int = 0,
+    lora: Optional[Union[str, Path]] = None,
     verbose: bool = False,
     extra: Optional[List[str]] = None,
 ) -> List[str]:
-    threads = str(n_threads or max(1, min(8, os.cpu_count() or 1)))
+    threads = str(n_threads or usable_cores())
+    if lora is not None and not Path(lora).is_file():
+        raise FileNotFoundError(f"GGUF LoRA adapter not found: {lora}")
     return [
         sys.executable, "-m", "llama_cpp.server",
         "--model", str(resolve_gguf(model)),
         "--host", host, "--port", str(port),
         "--n_ctx", str(n_ctx), "--n_threads", threads, "--n_threads_batch", threads,
         "--n_gpu_layers", str(n_gpu_layers), "--seed", "0", "--verbose", str(verbose),
+        *(["--lora_path", str(lora)] if lora else []),
         *(extra or []),
     ]
 

@@ -15,22 +15,11 @@ from typing import Any, Callable, Dict, List, Optional, Sequence
 from ..util import file_sha256
 from .completion import Completion
 from .engine import Constraint, Engine, OnResult, check_requests, cut_at_stop
+from .offline import resolve_gguf
 from .precision import resolve_threads
 from .vocabulary import AllowedTokens, token_surface
 
 logger = logging.getLogger(__name__)
-
-
-def resolve_gguf(model: str) -> Path:
-    """``offline:gemma-3-270m`` -> its assembled GGUF file; other values must be .gguf files."""
-    if str(model) == "offline:gemma-3-270m":
-        from .offline import gemma_gguf_path
-
-        return gemma_gguf_path()
-    path = Path(model)
-    if not path.is_file() or path.suffix.lower() != ".gguf":
-        raise FileNotFoundError(f"Not a GGUF file: {path}")
-    return path
 
 
 class LlamaCppEngine(Engine):

@@ -105,3 +105,13 @@ def resolve_model(name_or_path: Union[str, Path], log=print) -> str:
     if name == MINILM_ALIAS:
         return str(minilm_folder())
     return name
+
+
+def resolve_gguf(model: Union[str, Path]) -> Path:
+    """``offline:gemma-3-270m`` -> its assembled GGUF file; other values must be .gguf files."""
+    if str(model) == GEMMA_ALIAS:
+        return gemma_gguf_path()
+    path = Path(model)
+    if not path.is_file() or path.suffix.lower() != ".gguf":
+        raise FileNotFoundError(f"Not a GGUF file: {path}")
+    return path

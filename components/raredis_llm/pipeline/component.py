@@ -156,10 +156,13 @@ class RareDisLLMNER:
         return self._engine
 
     def load(self) -> "RareDisLLMNER":
-        """Load the model now (otherwise done on first use)."""
-        load = getattr(self.engine, "load", None)
+        """Load the model (and the constraint vocabulary) now, otherwise done on first use."""
+        engine = self.engine
+        load = getattr(engine, "load", None)
         if load is not None:
             load()
+        if self.constrain and engine.supports_constraint:
+            engine.allowed_ids(Constraint((), self._glue))  # builds the token index once
         return self
 
     def close(self) -> None:

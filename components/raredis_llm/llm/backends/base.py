@@ -62,7 +62,7 @@ class EngineBackend:
         if self.sized(prompt):
             settings.update(answer_budget=rule(), max_new_tokens_cap=self.max_new_tokens_cap)
         else:
-            settings.update(max_new_tokens=self.max_new_tokens)
+            settings.update(max_new_tokens=self.budget(prompt))
         return settings
 
     def sized(self, prompt: Any) -> bool:

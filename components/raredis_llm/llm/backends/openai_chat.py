@@ -27,12 +27,6 @@ class OpenAIChat(EngineBackend):
     def client(self):
         return self.engine.client
 
-    def cache_settings(self, prompt):
-        settings = super().cache_settings(prompt)
-        if not self.sized(prompt):
-            settings["max_tokens"] = settings.pop("max_new_tokens")
-        return settings
-
 
 @registry.llm_models("raredis.OpenAIChat.v1")
 def make_openai_chat_v1(

@@ -36,7 +36,8 @@ class LinesFormat(OutputFormat):
                 continue  # prose, not a mention line
             label, mention = m.group(1).strip(), m.group(2)
             if not mention.strip():
-                mentions.append(Mention(text="", label=label, malformed=True))
+                if label.upper() == label:  # "SIGN:" with its mention missing; else prose ("Here it is:")
+                    mentions.append(Mention(text="", label=label, malformed=True))
                 continue
             mentions.append(Mention(text=mention, label=label))
         return mentions

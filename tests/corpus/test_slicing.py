@@ -10,7 +10,7 @@ import pytest
 import spacy
 from spacy.tokens import DocBin
 
-from raredis_llm.baselines.slicing import slice_corpus
+from raredis_llm.corpus.slicing import slice_corpus
 from raredis_llm.corpus.schema import DOC_ID, SENT_INDEX
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -91,12 +91,17 @@ def test_bad_arguments(tiny_corpus, tmp_path):
         slice_corpus(tiny_corpus, tmp_path / "x", n_docs=1, splits=["nosuch"])
 
 
-def test_cli(tiny_corpus, tmp_path):
-    out = tmp_path / "cli"
-    proc = subprocess.run(
-        [sys.executable, str(ROOT / "scripts" / "slice_corpus.py"), str(tiny_corpus), str(out), "--n-docs", "1"],
-        capture_output=True, text=True, env={**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "components"), os.environ.get("PYTHONPATH", "")])},
-    )
+@pytest.mark.slow
+def test_convert_keeps_the_first_documents(raredis_dir, tmp_path):
+    """scripts/convert.py --n-docs: the smoke run's corpus, converted then cut in one step."""
+    from raredis_llm.corpus.sources import fetch
+
+    assets = fetch(tmp_path / "assets", source=raredis_dir, log=lambda *_: None)
+    out = tmp_path / "corpus"
+    proc = subprocess.run([sys.executable, str(ROOT / "scripts" / "convert.py"), str(assets), str(out), "--n-docs", "2"],
+                          capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
-    assert "train: 1 documents" in proc.stdout
-    assert (out / "validation.spacy").exists() and (out / "docs" / "test.spacy").exists()
+    assert "Kept the first 2 documents per split" in proc.stdout
+    splits = json.loads((out / "splits.json").read_text())
+    assert {k: len(v) for k, v in splits["documents"].items()} == {"train": 2, "validation": 2, "test": 2}
+    assert (out / "conversion_report.json").exists() and (out / "docs" / "test.spacy").exists()
