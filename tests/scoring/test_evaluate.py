@@ -7,7 +7,7 @@ import spacy
 from gold_copier import copier_pipeline, gold_table
 from script_runner import run_script
 from raredis_llm.corpus import schema
-from raredis_llm.scoring.evaluate import evaluate, load_gold_docs, score_docs, select_docs
+from raredis_llm.scoring.evaluate import evaluate, load_gold_docs, sample_docs, score_docs
 
 
 def assert_perfect(metrics):
@@ -92,11 +92,11 @@ def test_text_mismatch_is_a_clear_error(gold_docs):
         score_docs(preds, gold_docs)
 
 
-def test_select_docs_is_seeded_and_keeps_order(gold_docs):
-    a = select_docs(gold_docs, 3, seed=1)
-    assert a == select_docs(gold_docs, 3, seed=1) and len(a) == 3
-    assert [gold_docs.index(d) for d in a] == sorted(gold_docs.index(d) for d in a)
-    assert select_docs(gold_docs, None) == gold_docs
+def test_sample_docs_is_seeded_and_keeps_order(gold_docs):
+    idx, a = sample_docs(gold_docs, 3, seed=1)
+    assert (idx, a) == sample_docs(gold_docs, 3, seed=1) and len(a) == 3
+    assert idx == sorted(idx) and a == [gold_docs[i] for i in idx]
+    assert sample_docs(gold_docs, None) == (list(range(len(gold_docs))), gold_docs)
 
 
 def test_load_gold_docs_errors(tmp_path):
