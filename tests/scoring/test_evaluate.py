@@ -122,3 +122,42 @@ def test_cli_scores_a_saved_pipeline(gold_docs, gold_docbin, tmp_path):
     assert metrics["n_docs"] == 4 and metrics["n_docs_total"] == len(gold_docs) and metrics["seed"] == 3
     assert metrics["model"] == str(model) and metrics["speed"]["load_s"] > 0
     assert (out.parent / "copier.errors.jsonl").exists()
+
+
+def test_metrics_hold_three_metric_views_and_the_per_sentence_record(gold_docs, tmp_path):
+    from raredis_llm.scoring.units import METRICS, SCORE_KEYS, Units
+
+    table = gold_table(gold_docs)
+    table[gold_docs[1].text] = [[30, 41, "SYMPTOM"]]  # boundary error + a miss
+    indices = [3, 5, 8, 13, 21, 34]
+    out = tmp_path / "noisy.json"
+    metrics = evaluate(copier_pipeline(table), gold_docs, system="noisy", indices=indices, n_docs_total=40,
+                       seed=2, output=out)
+    assert metrics["sample"] == {"sampler": "raredis_llm.util.seeded_sample", "seed": 2, "n": 6, "n_total": 40,
+                                 "indices": indices}
+    saved = json.loads(out.read_text())
+    assert saved["units"]["keys"] == ["doc0:0", "doc0:1", "doc1:0", "doc1:1", "doc2:0", "doc2:1"]
+    units = Units.from_metrics(saved)
+    for view in ("5type", "4type"):
+        res = saved["views"][view]
+        # spans from a spaCy pipeline: the two seqeval modes agree
+        assert res["seqeval_default"] == res["seqeval"]
+        assert res["doc_level"]["documents"] == 3
+        for metric in METRICS:
+            keys, types, counts = units.unit_counts(metric, view)
+            stored = res[SCORE_KEYS[metric]]
+            assert counts.sum(axis=(0, 1))[0] + counts.sum(axis=(0, 1))[2] == stored["micro"]["support"]
+            assert len(keys) == (3 if metric == "doc" else 6)
+    strict = saved["views"]["5type"]["seqeval"]["per_type"]["SYMPTOM"]
+    assert strict["r"] == pytest.approx(1 / 3)  # "severe pain" is not the gold span
+    # one line per sentence in the file
+    assert '"rows": [\n' in out.read_text() and "[0, 0, 0, 0, 0, 0, 0, 0, 0" in out.read_text()
+
+
+def test_sentences_without_ids_are_named_by_corpus_index(gold_docs):
+    for d in gold_docs:
+        d.user_data.clear()
+    nlp = copier_pipeline(gold_table(gold_docs))
+    metrics = evaluate(nlp, gold_docs, system="x", indices=[10, 11, 12, 13, 14, 15])
+    assert metrics["units"]["keys"] == [f"#{i}" for i in range(10, 16)]
+    assert metrics["views"]["5type"]["doc_level"]["documents"] == 6
