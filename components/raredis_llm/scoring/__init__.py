@@ -1,5 +1,7 @@
-"""The scoring harness: one scorer for every system (spaCy scorer, seqeval strict,
-error breakdown, speed and LLM usage), and the report built from its metrics files.
+"""The scoring harness: one scorer for every system (spaCy scorer; seqeval strict, seqeval
+default and document-level views; error breakdown, speed and LLM usage), the per-sentence
+record behind bootstrap intervals and paired comparisons, outside predictions, the cost
+curve, and the report built from the metrics files.
 
 Importing this package registers ``raredis.ner_scorer.v1`` (``scorer.py``).
 """

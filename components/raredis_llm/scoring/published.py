@@ -51,7 +51,7 @@ def _cell(entry: dict, key: str) -> str:
 
 
 def published_markdown(data: dict) -> str:
-    """A markdown section: one table per (source, table, split, metric, view)."""
+    """A markdown section: one table per (source, table, split, metric view)."""
     lines = ["## Published numbers (not our measurements)", ""]
     entries = data.get("entries", [])
     if not entries:
@@ -62,21 +62,25 @@ def published_markdown(data: dict) -> str:
               "never against another. F1 in %, (P/R) where the paper gives them.", ""]
     groups: "OrderedDict[tuple, List[dict]]" = OrderedDict()
     for e in entries:
-        groups.setdefault((e["source"], e.get("table", "-"), e["split"], e["metric"], e["view"]), []).append(e)
-    for (source, table, split, metric, view), rows in groups.items():
-        keys = [k for k in list(labels_for(view)) + list(AVERAGES) if any(k in e["values"] for e in rows)]
+        groups.setdefault((e["source"], e.get("table", "-"), e["split"], e["metric"]), []).append(e)
+    for (source, table, split, metric), rows in groups.items():
+        views = list(OrderedDict.fromkeys(e["view"] for e in rows))
+        labels = list(OrderedDict.fromkeys(t for v in views for t in labels_for(v)))
+        keys = [k for k in labels + list(AVERAGES) if any(k in e["values"] for e in rows)]
         url = rows[0].get("url")
+        name = METRICS[metric][0]
         lines += [f"### {source}, {table}" + (f" (<{url}>)" if url else ""), "",
-                  f"Split: {split}. Metric: **{METRICS[metric][0]}** ({METRICS[metric][1]}), {view}. "
-                  f"Compare with our \"{METRICS[metric][0]}, {view}\" tables.", ""]
-        header = ["system", "strategy"] + keys
+                  f"Split: {split}. Metric view: **{name}**, {' and '.join(views)}: compare with our "
+                  + " and ".join(f"\"{name}, {v}\"" for v in views) + " tables.", ""]
+        header = ["system", "strategy", "view"] + keys
         lines.append("| " + " | ".join(header) + " |")
         lines.append("|" + "---|" * len(header))
         notes = []
         for e in rows:
-            lines.append("| " + " | ".join([e["system"], e.get("strategy", "-")] + [_cell(e, k) for k in keys]) + " |")
+            cells = [e["system"], e.get("strategy", "-"), e["view"]] + [_cell(e, k) for k in keys]
+            lines.append("| " + " | ".join(cells) + " |")
             if e.get("note"):
-                notes.append(f"- {e['system']}, {e.get('strategy', '-')}: {e['note']}")
+                notes.append(f"- {e['system']}, {e.get('strategy', '-')}, {e['view']}: {e['note']}")
         lines.append("")
         if notes:
             lines += notes + [""]

@@ -89,7 +89,7 @@ def load_timings(metrics_dir: Union[str, Path]) -> Optional[Dict[str, float]]:
     return {str(k): float(v) for k, v in data.items()}
 
 
-def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+def markdown_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
     lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
     lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
     return "\n".join(lines) + "\n"
@@ -182,7 +182,7 @@ def overview_table(scored: Sequence[Scored]) -> str:
         rows.append([sc.label, sc.n_sentences]
                     + [sc.cell("strict", view, avg) for view in VIEWS for avg in ("micro", "macro")]
                     + [rate(sp.get("words_per_s")), num(sp.get("wall_s"), 2), num(sp.get("peak_rss_mb"), 0)])
-    return _table(header, rows)
+    return markdown_table(header, rows)
 
 
 def metric_view_table(scored: Sequence[Scored], metric: str) -> str:
@@ -194,7 +194,7 @@ def metric_view_table(scored: Sequence[Scored], metric: str) -> str:
         iv = sc.intervals.get((metric, next(iter(VIEWS))))
         rows.append([sc.label, iv.n_units if iv is not None else "-"]
                     + [sc.cell(metric, view, avg) for view in VIEWS for avg in ("micro", "macro")])
-    return _table(header, rows)
+    return markdown_table(header, rows)
 
 
 def per_type_table(scored: Sequence[Scored], view: str, metric: str = "strict") -> str:
@@ -202,7 +202,7 @@ def per_type_table(scored: Sequence[Scored], view: str, metric: str = "strict") 
     types = view_types([sc.metrics for sc in scored], view)
     header = ["system"] + types + ["micro", "macro"]
     rows = [[sc.label] + [sc.cell(metric, view, key) for key in types + ["micro", "macro"]] for sc in scored]
-    return _table(header, rows)
+    return markdown_table(header, rows)
 
 
 def precision_recall_table(scored: Sequence[Scored], view: str, metric: str = "strict") -> str:
@@ -217,7 +217,7 @@ def precision_recall_table(scored: Sequence[Scored], view: str, metric: str = "s
             prf = s.get(key) if key in ("micro", "macro") else s.get("per_type", {}).get(key)
             cells.append("-" if not prf else f"{pct(prf['p'])}/{pct(prf['r'])}")
         rows.append([sc.label] + cells)
-    return _table(header, rows)
+    return markdown_table(header, rows)
 
 
 def paired_table(scored: Sequence[Scored], n_boot: int = DEFAULT_N, seed: int = 0,
@@ -241,7 +241,7 @@ def paired_table(scored: Sequence[Scored], n_boot: int = DEFAULT_N, seed: int = 
         return None
     header = ["comparison", "A", "B", "shared sentences", "A micro F1", "B micro F1"] + [
         f"Δ {METRICS[m][0]} {v} (95% CI)" for m, v in PAIR_COLUMNS] + ["better (strict 5type)"]
-    return _table(header, rows)
+    return markdown_table(header, rows)
 
 
 def spacy_table(metrics: Sequence[dict], view: str) -> str:
@@ -253,7 +253,7 @@ def spacy_table(metrics: Sequence[dict], view: str) -> str:
         per = sp.get("ents_per_type") or {}
         rows.append([m["system"]] + [pct(per[t]["f"]) if t in per else "-" for t in types]
                     + [pct(sp.get("ents_p")), pct(sp.get("ents_r")), pct(sp.get("ents_f"))])
-    return _table(header, rows)
+    return markdown_table(header, rows)
 
 
 def errors_table(metrics: Sequence[dict], view: str) -> str:
@@ -264,7 +264,7 @@ def errors_table(metrics: Sequence[dict], view: str) -> str:
         al = m.get("alignment", {})
         rows.append([m["system"]] + [counts.get(c, {}).get("total", "-") for c in CLASSES]
                     + [al.get("n_gold", "-"), al.get("n_pred", "-"), al.get("misaligned", "-")])
-    return _table(header, rows)
+    return markdown_table(header, rows)
 
 
 def error_samples_md(m: dict, view: str, per_class: int = 3) -> str:
@@ -292,7 +292,7 @@ def usage_table(metrics: Sequence[dict]) -> Optional[str]:
         return None
     header = ["system", "requests", "prompt tokens", "completion tokens", "cache hits", "est. cost",
               "spans given", "aligned", "dropped (reason: n)"]
-    return _table(header, rows)
+    return markdown_table(header, rows)
 
 
 def timings_md(timings: Optional[Dict[str, float]]) -> Optional[str]:
@@ -301,7 +301,7 @@ def timings_md(timings: Optional[Dict[str, float]]) -> Optional[str]:
     total = sum(timings.values())
     rows = [[step, num(s), f"{s / 60:.1f}"] for step, s in timings.items()]
     rows.append(["**total**", f"**{num(total)}**", f"**{total / 60:.1f}**"])
-    return f"Total run time: {total / 60:.1f} min ({total:,.0f} s).\n\n" + _table(["step", "seconds", "minutes"], rows)
+    return f"Total run time: {total / 60:.1f} min ({total:,.0f} s).\n\n" + markdown_table(["step", "seconds", "minutes"], rows)
 
 
 def chart_values(scored: Sequence[Scored], metric: str, view: str, keys: Sequence[str]) -> dict:
@@ -341,7 +341,7 @@ def results_snippet(scored: Sequence[Scored], timings: Optional[Dict[str, float]
             "sentences; 4 types = SKINRAREDISEASE merged into RAREDISEASE. "
             f"{MARK} fewer than {MIN_SENTENCES} sentences scored: read with care. Paired differences, "
             "the other metric views, per-type scores and errors: `metrics/REPORT.md`.\n\n")
-    text += _table(header, rows)
+    text += markdown_table(header, rows)
     if timings:
         total = sum(timings.values())
         text += f"\nTotal run time of the workflow: {total / 60:.1f} min.\n"
@@ -438,7 +438,7 @@ def report_markdown(scored: Sequence[Scored], timings: Optional[Dict[str, float]
         sys_rows.append([m["system"], f"`{m['model']}`" if m.get("model") else "-", ", ".join(m.get("pipeline", [])),
                          f"{m.get('n_docs')} of {m.get('n_docs_total', '-')}", m.get("seed"),
                          "yes" if m.get("units") else "no", m.get("date"), (m.get("git_commit") or "-")[:10]])
-    parts += [_table(["system", "model", "pipeline", "sentences", "sample seed", "per-sentence record", "date",
+    parts += [markdown_table(["system", "model", "pipeline", "sentences", "sample seed", "per-sentence record", "date",
                       "commit"], sys_rows)]
     return "\n".join(parts)
 
