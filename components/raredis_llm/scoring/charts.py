@@ -71,7 +71,7 @@ def plot_overview(values: Dict[str, Dict[str, Point]], series: Sequence[str], ti
     Systems in ``marked`` get a dagger (fewer sentences than the report asks for)."""
     plt = _plt()
     systems = list(values)
-    fig, ax = plt.subplots(figsize=(7.5, 0.9 + 0.38 * max(1, len(systems))))
+    fig, ax = plt.subplots(figsize=(8.5, 1.6 + 0.38 * max(1, len(systems))))
     offsets = [(j - (len(series) - 1) / 2) * 0.25 for j in range(len(series))]
     for j, key in enumerate(series):
         points = [values[s].get(key, (None, None)) for s in systems]
@@ -88,7 +88,7 @@ def plot_overview(values: Dict[str, Dict[str, Point]], series: Sequence[str], ti
     ax.set_title(title)
     ax.grid(axis="x", alpha=0.3)
     if series:
-        ax.legend(fontsize=8, loc="lower right")
+        ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
     return _save(fig, output)
 
 

@@ -364,6 +364,7 @@ def report_markdown(scored: Sequence[Scored], timings: Optional[Dict[str, float]
                     charts: Dict[str, str], errors_html: Optional[str], n_boot: int = DEFAULT_N, seed: int = 0,
                     extra_pairs: Sequence[Tuple[str, str]] = ()) -> str:
     metrics = [sc.metrics for sc in scored]
+    corpora = ", ".join(sorted({f"`{corpus_name(m.get('corpus'))}`" for m in metrics}))
     parts = ["# RareDis NER: results of every system", ""]
     if not metrics:
         parts.append("No metrics file found.\n")
@@ -372,7 +373,9 @@ def report_markdown(scored: Sequence[Scored], timings: Optional[Dict[str, float]
         "(one scorer for every system). Scores in %. Each F1 comes with its 95% bootstrap interval "
         f"({n_boot} resamples of the scored sentences, seed {seed}; documents for the document-level "
         f"view). {MARK}: fewer than {MIN_SENTENCES} sentences scored, so the interval is wide. "
-        "4type: SKINRAREDISEASE merged into RAREDISEASE in gold and predictions.",
+        "4type: SKINRAREDISEASE merged into RAREDISEASE in gold and predictions. Test data: "
+        f"{corpora or '-'} "
+        "(by default the public RareDis dev split; the papers below report on the official test split).",
         "",
         "Metric views:",
         "",
@@ -408,8 +411,8 @@ def report_markdown(scored: Sequence[Scored], timings: Optional[Dict[str, float]
     if t:
         parts += ["## Run time of the workflow", "", t]
     parts += ["## Metric views: micro and macro F1", ""]
-    for metric, (name, what) in METRICS.items():
-        parts += [f"### {name}", "", what[0].upper() + what[1:] + ".", "", metric_view_table(scored, metric)]
+    for metric, (name, _) in METRICS.items():
+        parts += [f"### {name}", "", metric_view_table(scored, metric)]
     parts += [published_markdown(published), ""]
     for metric, (name, _) in METRICS.items():
         for view in VIEWS:
