@@ -161,3 +161,14 @@ def test_sentences_without_ids_are_named_by_corpus_index(gold_docs):
     metrics = evaluate(nlp, gold_docs, system="x", indices=[10, 11, 12, 13, 14, 15])
     assert metrics["units"]["keys"] == [f"#{i}" for i in range(10, 16)]
     assert metrics["views"]["5type"]["doc_level"]["documents"] == 6
+
+
+def test_metrics_json_is_compact_and_exact():
+    from raredis_llm.scoring.evaluate import dumps_metrics
+
+    data = {"rows": [[1, 0, 2], [0, 0, 0]], "mentions": [{"SIGN": ["a [b] c", "d]"]}, {}], "empty": [],
+            "nested": {"x": [1.5, None, True, "s,t"]}}
+    text = dumps_metrics(data)
+    assert json.loads(text) == data
+    assert '"rows": [\n    [1, 0, 2],\n    [0, 0, 0]\n  ]' in text
+    assert '"x": [1.5, null, true, "s,t"]' in text
