@@ -150,6 +150,10 @@ def test_clear_errors(real_gold, tmp_path):
         read_predictions(partial, sents, nlp)
     docs, stats = read_predictions(partial, sents, nlp, allow_missing=True)
     assert stats["documents_without_predictions"] == N_DOCS - 1 and len(docs) == len(sents)
+    ann = partial / first.name
+    ann.write_text(ann.read_text().replace("\tRAREDISEASE ", "\tRare_Disease "))
+    _, stats = read_predictions(partial, sents, nlp, allow_missing=True)
+    assert stats["unknown_label:Rare_Disease"] > 0
     bad = tmp_path / "bad.csv"
     doc_id = sents[0].user_data[schema.DOC_ID]
     bad.write_text(f"doc_id,token,tag\n{doc_id},{sents[0][0].text},O\n{doc_id},nonsense-token,O\n")

@@ -112,3 +112,15 @@ def test_published_numbers_file_is_valid_and_separate(tmp_path):
     bad.write_text(json.dumps({"entries": [{**entry, "values": {"micro": 0.5}, "metric": "lenient"}]}))
     with pytest.raises(ValueError, match="metric 'lenient'"):
         load_published(bad)
+
+
+def test_metrics_without_the_per_sentence_record_show_points_only(metrics_dir, tmp_path):
+    path = metrics_dir / "noisy.json"
+    old = json.loads(path.read_text())
+    del old["units"], old["sample"]
+    path.write_text(json.dumps(old))
+    build_report(metrics_dir, output=metrics_dir / "REPORT.md", n_boot=100)
+    report = (metrics_dir / "REPORT.md").read_text()
+    micro = 100 * old["views"]["5type"]["seqeval"]["micro"]["f"]
+    assert f"| noisy † | 6 | {micro:.1f} |" in report  # no interval, nothing invented
+    assert "| noisy | - | raredis_test_gold_copier | 6 of 6 | 0 | no |" in report

@@ -6,7 +6,7 @@ document id and character offset) and turned into one predicted Doc per gold sen
 * BRAT (``<doc id>.ann``, ``.txt`` optional): offsets in the document text; the entities go
   through the converter's projection policy (``corpus/project.py``: non-target labels and
   discontinuous entities out, nested ones to the longer span), so the gold ``.ann`` files
-  score 1.0.
+  score 1.0. Labels other than RareDis's are counted (``unknown_label:<label>``) and dropped.
 * CSV/TSV with a header naming ``doc_id``, ``token`` and ``tag`` (IOB2: ``O``, ``B-X``,
   ``I-X``) and optionally ``start`` (character offset in the document). Without ``start``
   the tokens are found in the document text in order. Tags are moved onto the gold tokens
@@ -31,7 +31,7 @@ from ..corpus import schema
 from ..corpus.brat import BratError, BratIssue, _read_text, parse_ann
 from ..corpus.docs import _trimmed, tokenize_at
 from ..corpus.project import project_entities
-from ..labels import LABELS
+from ..labels import ALL_LABELS, LABELS
 from .evaluate import metrics_record, sample_docs, write_metrics
 from .seqeval_metrics import tag_entities
 
@@ -117,6 +117,7 @@ def brat_predictions(
                                           f"{txt_path.name} is not the text of gold document {doc_id}"))
             text = own
         entities, _, _, _ = parse_ann(_read_text(ann_path), text, str(ann_path))
+        stats.update(f"unknown_label:{e.label}" for e in entities if e.label not in ALL_LABELS)
         kept, reasons = project_entities(entities, LABELS)
         stats.update(f"dropped_{r}" for r in reasons.values())
         starts = [s for s, _, _ in rows]
