@@ -239,7 +239,7 @@ def paired_table(scored: Sequence[Scored], n_boot: int = DEFAULT_N, seed: int = 
                      pct(head.a) if head else "-", pct(head.b) if head else "-"] + cells + [verdict])
     if not rows:
         return None
-    header = ["comparison", "A", "B", "shared sentences", "A micro F1", "B micro F1"] + [
+    header = ["comparison", "A", "B", "shared sentences", "A (shared, strict 5type)", "B (shared, strict 5type)"] + [
         f"Δ {METRICS[m][0]} {v} (95% CI)" for m, v in PAIR_COLUMNS] + ["better (strict 5type)"]
     return markdown_table(header, rows)
 
@@ -312,10 +312,10 @@ def write_charts(scored: Sequence[Scored], out_dir: Path) -> Dict[str, str]:
     """``f1_overview.png`` (micro F1 of every system, both views) and
     ``f1_per_type_<view>.png``; returns ``{name: file name}``."""
     charts = {}
-    series = {sc.label: {f"micro F1 {view}": sc.get("strict", view, "micro") for view in VIEWS} for sc in scored}
+    series = {sc.system: {f"micro F1 {view}": sc.get("strict", view, "micro") for view in VIEWS} for sc in scored}
     png = plot_overview(series, [f"micro F1 {view}" for view in VIEWS],
                         "RareDis NER, strict span micro F1", out_dir / "f1_overview.png",
-                        marked=[sc.label for sc in scored if sc.marked])
+                        marked=[sc.system for sc in scored if sc.marked])
     charts["overview"] = png.name
     for view in VIEWS:
         keys = view_types([sc.metrics for sc in scored], view) + ["micro", "macro"]
