@@ -97,13 +97,16 @@ def plot_cost_curve(curves: Dict[str, List[Tuple[float, float, Interval, int]]],
     """``curves[name] = [(x, F1, interval, k)]``: F1 against cost, each point labelled with k."""
     plt = _plt()
     fig, ax = plt.subplots(figsize=(7.0, 4.2))
+    labelled = set()
     for name, points in curves.items():
         points = sorted(points)
         xs = [p[0] for p in points]
         ax.errorbar(xs, [100 * p[1] for p in points], yerr=_err([(p[1], p[2]) for p in points]),
                     fmt="-o", markersize=4, capsize=2.5, label=name)
         for x, f, _, k in points:
-            ax.annotate(f"k={k}", (x, 100 * f), textcoords="offset points", xytext=(3, 4), fontsize=7)
+            if (x, f, k) not in labelled:  # the zero-shot point is shared by every curve
+                labelled.add((x, f, k))
+                ax.annotate(f"k={k}", (x, 100 * f), textcoords="offset points", xytext=(3, 4), fontsize=7)
     ax.set_xlabel(xlabel)
     ax.set_ylabel("micro F1 (%), 95% CI")
     ax.set_ylim(0, 100)
