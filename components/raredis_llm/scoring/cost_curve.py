@@ -20,6 +20,7 @@ from spacy.language import Language
 from spacy.tokens import Doc
 from spacy.util import load_config_from_str, load_model_from_config
 
+from ..util import write_text
 from .bootstrap import DEFAULT_N, intervals
 from .charts import plot_cost_curve
 from .evaluate import evaluate, sample_docs, write_metrics
@@ -160,7 +161,7 @@ def run_cost_curve(
              "selectors": list(selectors), "n_boot": n_boot,
              "price_per_1k": {"prompt": price_prompt_1k, "completion": price_completion_1k},
              "points": [asdict(p) for p in points]}
-    (output_dir / CURVE_FILE).write_text(json.dumps(curve, indent=2) + "\n", encoding="utf8")
+    write_text(json.dumps(curve, indent=2) + "\n", output_dir / CURVE_FILE)
     curve["charts"] = [str(p) for p in plot_curve(curve, output_dir)]
     return curve
 

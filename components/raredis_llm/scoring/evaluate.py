@@ -32,7 +32,7 @@ from spacy.training import Example
 from .. import __version__
 from ..corpus import schema
 from ..labels import LABELS, VIEWS, labels_for, map_label
-from ..util import seeded_sample
+from ..util import seeded_sample, write_text
 from . import speed
 from .counts import summary
 from .doc_level import doc_counts, doc_ents_mentions, mention_types
@@ -327,7 +327,7 @@ def write_metrics(
         for row in error_docs:
             f.write(json.dumps(row, ensure_ascii=False) + "\n")
     metrics["errors_file"] = errors_output.name if errors_output.parent == output.parent else str(errors_output)
-    output.write_text(dumps_metrics(metrics), encoding="utf8")
+    write_text(dumps_metrics(metrics), output)
     return output, errors_output
 
 
