@@ -23,7 +23,7 @@ from raredis_llm.bench.inference import compare, default_levers, run_lever, scor
 from raredis_llm.bench.training import compare_recipes
 from raredis_llm.corpus.schema import DOC_ID, SENT_INDEX
 from raredis_llm.models.precision import cpu_info, matmul_probe, resolve_dtype_name
-from raredis_llm.scoring.evaluate import select_docs
+from raredis_llm.scoring.evaluate import sample_docs
 from raredis_llm.util import write_json
 
 app = typer.Typer(add_completion=False)
@@ -59,7 +59,7 @@ def main(
     probe = matmul_probe()
     msg.info(f"512x640 @ 640x2048 matmul: float32 {probe['float32']} GFLOP/s, bfloat16 {probe['bfloat16']} GFLOP/s")
     nlp = spacy.blank("en")
-    docs = select_docs(list(DocBin().from_disk(test).get_docs(nlp.vocab)), n, seed)
+    _, docs = sample_docs(list(DocBin().from_disk(test).get_docs(nlp.vocab)), n, seed)
     texts = [d.text for d in docs]
     has_llama = _llama_cpp_ok()
     rows = []
@@ -85,7 +85,7 @@ def main(
               "sample": [f"{d.user_data.get(DOC_ID)}:{d.user_data.get(SENT_INDEX)}" for d in docs],
               "rows": [{k: v for k, v in r.items() if k != "ents"} for r in rows]}
     if validation is not None:
-        val = select_docs(list(DocBin().from_disk(validation).get_docs(nlp.vocab)), n, seed)
+        _, val = sample_docs(list(DocBin().from_disk(validation).get_docs(nlp.vocab)), n, seed)
         result["constraint_effect_validation"] = effect = score_constraint_effect(pipeline, val, batch_size)
         msg.info(f"Constrained decoding on {effect['sentences']} validation sentences: F1 {effect['constrained']['f']} "
                  f"(free: {effect['free']['f']})")

@@ -1,7 +1,6 @@
 """slice_corpus keeps the first N documents per split and exactly their sentences."""
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path

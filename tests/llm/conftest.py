@@ -7,7 +7,7 @@
 """
 
 import os
-import sys
+
 from pathlib import Path
 
 import pytest

@@ -9,7 +9,7 @@ import pytest
 from tests.llm.servers import assert_ents_follow_responses, make_llm_nlp
 
 from raredis_llm.corpus import schema
-from raredis_llm.llm.backends import LLMBackendError, OpenAIChat, make_openai_chat_v1
+from raredis_llm.llm.backends import LLMBackendError, make_openai_chat_v1
 
 
 TEXTS = ["Patients with cystic fibrosis often have a chronic cough.", "Marfan syndrome causes long fingers."]

@@ -3,7 +3,7 @@
 import pytest
 from spacy_llm.registry import registry
 
-from raredis_llm.llm.backends import OpenAIChat, make_openai_chat_v1
+from raredis_llm.llm.backends import OpenAIChat
 from raredis_llm.models.openai_engine import LOCAL_PLACEHOLDER_KEY, parse_retry_after
 
 

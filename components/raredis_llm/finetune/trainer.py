@@ -33,7 +33,7 @@ from ..models.engine import Constraint
 from ..models.transformers_engine import TransformersEngine
 from ..ner.budget import answer_budget
 from ..ner.finetuned import ADAPTER_INFO, STOP, adapter_info
-from ..util import file_sha256, read_json, write_dir, write_json
+from ..util import file_sha256, read_json, seeded_sample, write_dir, write_json
 from .data import Feature, collate, encode_records, plan_batches
 from .instructions import read_jsonl
 from .lora import attach_lora, count_parameters, load_base
@@ -99,15 +99,6 @@ def _set_rng_state(state: Dict[str, Any]) -> None:
         torch.cuda.set_rng_state_all(state["cuda"])
 
 
-def _sample(n_total: int, n: int, seed: int) -> List[int]:
-    """A fixed, seeded sample of indices (all when n >= n_total), in corpus order."""
-    if n <= 0:
-        return []
-    if n >= n_total:
-        return list(range(n_total))
-    return sorted(random.Random(seed).sample(range(n_total), n))
-
-
 class LoraTrainer:
     """Fine-tunes a LoRA adapter on instruction records (see the module docstring)."""
 
@@ -137,8 +128,9 @@ class LoraTrainer:
         if not self.train_feats:
             raise ValueError(f"{s.train_path}: every record is longer than max_length={tl} tokens")
         ev = s.evaluation
-        self.loss_idx = _sample(len(self.val_records), ev.loss_examples, s.training.seed)
-        self.f1_idx = _sample(len(self.val_records), ev.f1_examples, s.training.seed + 1)
+        n_val = len(self.val_records)
+        self.loss_idx = seeded_sample(n_val, ev.loss_examples, s.training.seed) if ev.loss_examples > 0 else []
+        self.f1_idx = seeded_sample(n_val, ev.f1_examples, s.training.seed + 1) if ev.f1_examples > 0 else []
         self.val_feats = {i: f for i, f in zip(
             self.loss_idx, encode_records([self.val_records[i] for i in self.loss_idx], s.prompt, self.tokenizer))}
         self.lengths = [len(f) for f in self.train_feats]

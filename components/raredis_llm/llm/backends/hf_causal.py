@@ -13,7 +13,7 @@ Generation is :class:`raredis_llm.models.transformers_engine.TransformersEngine`
 model is loaded on the first prompt that is not in the response cache.
 """
 
-from typing import List, Optional, Sequence, Union
+from typing import List, Optional, Union
 
 from spacy_llm.registry import registry
 
