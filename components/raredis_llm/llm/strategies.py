@@ -36,7 +36,8 @@ def strategy_config(configs_dir: Union[str, Path], strategy: str, backend: str =
         raise ValueError(f"{config_path(configs_dir, strategy)} has no [components.llm.model] section")
     section = dict(config["components"]["llm"]["model"])
     if backend != "hf":
-        template = Config().from_str(bundled_path("backends", f"{backend}.cfg").read_text(encoding="utf8"))
+        text = bundled_path("backends", f"{backend}.cfg").read_text(encoding="utf8")
+        template = Config().from_str("[components]\n\n[components.llm]\n\n" + text, interpolate=False)
         new = dict(template["components"]["llm"]["model"])
         for key in ("stop",):  # what the strategy decided stays
             if key in section and key in new:
