@@ -124,3 +124,26 @@ def test_metrics_without_the_per_sentence_record_show_points_only(metrics_dir, t
     micro = 100 * old["views"]["5type"]["seqeval"]["micro"]["f"]
     assert f"| noisy † | 6 | {micro:.1f} |" in report  # no interval, nothing invented
     assert "| noisy | - | raredis_test_gold_copier | 6 of 6 | 0 | no |" in report
+
+
+def test_benchmark_section(tmp_path):
+    """The engine benchmark's figures reach the report as written by scripts/benchmark_llm.py."""
+    from raredis_llm.scoring.report import BENCHMARK_FILE, benchmark_md
+    from raredis_llm.util import write_json
+
+    assert benchmark_md(tmp_path) is None
+    rows = [{"lever": "transformers (reference)", "words_per_second": 10.0, "speedup_vs_reference": 1.0,
+             "agreement": {"same_entities": 4, "sentences": 4}, "alters_outputs": False},
+            {"lever": "fast + constrained", "words_per_second": 120.5, "speedup_vs_reference": 12.05,
+             "agreement": {"same_entities": 3, "sentences": 4}, "alters_outputs": True}]
+    write_json({"sentences": 4, "seed": 0, "cpu": {"capability": "AVX2", "native_bf16": False, "threads": 2},
+                "dtype_auto": {"dtype": "float32", "reason": "no native bf16"}, "matmul_gflops": {"float32": 38.9},
+                "rows": rows, "constraint_effect_validation": {"sentences": 4, "free": {"f": 0.5},
+                                                               "constrained": {"f": 0.55}},
+                "training": {"rows": [{"recipe": "before", "dtype": "float32", "seconds_per_step": 8.8,
+                                       "sentences_per_second": 0.91, "speedup_vs_before": 1.0},
+                                      {"recipe": "configured recipe, bfloat16", "skipped": "no native bf16"}]}},
+               tmp_path / BENCHMARK_FILE)
+    md = benchmark_md(tmp_path)
+    assert "12.05x" in md and "3/4" in md and "dtype auto -> float32" in md
+    assert "55.0" in md and "no native bf16" in md and "0.91" in md

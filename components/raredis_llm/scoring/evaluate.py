@@ -302,9 +302,24 @@ def evaluate(
         pred_docs, gold_docs, system, model=model, corpus=corpus, pipeline=nlp.pipe_names, input_mode=input_mode,
         views=views, max_samples=max_samples, seed=seed, indices=indices, n_docs_total=n_docs_total,
         speed_stats=speed_stats, price_prompt_1k=price_prompt_1k, price_completion_1k=price_completion_1k)
+    metrics["warnings"] = pipeline_warnings(nlp)
     if output is not None:
         write_metrics(metrics, output, error_docs, errors_output)
     return metrics
+
+
+def pipeline_warnings(nlp: Language) -> List[str]:
+    """What a reader must know about how the pipeline was made (from its meta): a model
+    whose training was cut by the wall-clock safety stop, or an untrained adapter."""
+    info = nlp.meta.get("raredis_finetune") or {}
+    training = info.get("training") or {}
+    out = []
+    if info and not info.get("trained", True):
+        out.append("untrained adapter (wiring tests only)")
+    if training.get("stopped_by_time"):
+        out.append(f"training stopped by the wall-clock safety cap after {training.get('steps')} of "
+                   f"{training.get('planned_steps')} steps")
+    return out
 
 
 def errors_path_for(output: Union[str, Path]) -> Path:

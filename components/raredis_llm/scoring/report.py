@@ -29,6 +29,8 @@ RESULTS_END = "<!-- results:end -->"
 #: rows scored on fewer sentences are marked: their intervals are wide
 MIN_SENTENCES = 100
 MARK = "†"
+#: a system whose metrics file carries warnings (e.g. training stopped by the safety cap)
+WARN_MARK = "‡"
 HEADLINE = ("strict", "5type")
 #: the paired table's columns: (metric view, label view)
 PAIR_COLUMNS = (("strict", "5type"), ("strict", "4type"), ("doc", "4type"))
@@ -89,6 +91,43 @@ def load_timings(metrics_dir: Union[str, Path]) -> Optional[Dict[str, float]]:
     return {str(k): float(v) for k, v in data.items()}
 
 
+BENCHMARK_FILE = "benchmark_llm.json"
+
+
+def benchmark_md(metrics_dir: Union[str, Path]) -> Optional[str]:
+    """The engine benchmark (``benchmark-llm``) as Markdown, when it ran."""
+    path = Path(metrics_dir) / BENCHMARK_FILE
+    if not path.exists():
+        return None
+    b = json.loads(path.read_text(encoding="utf8"))
+    cpu, auto, probe = b.get("cpu", {}), b.get("dtype_auto", {}), b.get("matmul_gflops", {})
+    parts = [
+        f"On {b.get('sentences')} test sentences (seed {b.get('seed')}), CPU capability "
+        f"{cpu.get('capability')}, native bf16: {cpu.get('native_bf16')}, {cpu.get('threads')} threads; "
+        f"dtype auto -> {auto.get('dtype')} ({auto.get('reason')}). Matrix product probe: float32 "
+        f"{probe.get('float32')} GFLOP/s, bfloat16 {probe.get('bfloat16')} GFLOP/s. Ratios are against the "
+        "first row, measured in the same run; \"same entities\" counts sentences tagged exactly as the "
+        "reference.", "",
+        markdown_table(["engine / lever", "words/s", "vs reference", "same entities", "meant to alter outputs"],
+                       [[r["lever"], num(r["words_per_second"]), f"{r['speedup_vs_reference']:.2f}x",
+                         f"{r['agreement']['same_entities']}/{r['agreement']['sentences']}",
+                         "yes" if r["alters_outputs"] else "no"] for r in b.get("rows", [])]),
+    ]
+    effect = b.get("constraint_effect_validation")
+    if effect:
+        parts += [f"Constrained decoding on {effect['sentences']} validation sentences: micro F1 "
+                  f"{pct(effect['constrained']['f'])} with the constraint, {pct(effect['free']['f'])} without.", ""]
+    training = (b.get("training") or {}).get("rows")
+    if training:
+        parts += ["Training speed (same batches of the training split):", "",
+                  markdown_table(["recipe", "dtype", "s/step", "sentences/s", "vs before"],
+                                 [[r["recipe"], r.get("dtype", "-"), num(r.get("seconds_per_step"), 2),
+                                   num(r.get("sentences_per_second"), 2),
+                                   f"{r['speedup_vs_before']:.2f}x" if "speedup_vs_before" in r else r.get("skipped", "-")]
+                                  for r in training])]
+    return "\n".join(parts)
+
+
 def markdown_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
     lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
     lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
@@ -132,7 +171,8 @@ class Scored:
 
     @property
     def label(self) -> str:
-        return self.system + (f" {MARK}" if self.marked else "")
+        return (self.system + (f" {MARK}" if self.marked else "")
+                + (f" {WARN_MARK}" if self.metrics.get("warnings") else ""))
 
     def get(self, metric: str, view: str, key: str) -> Tuple[Optional[float], Optional[Tuple[float, float]]]:
         iv = self.intervals.get((metric, view))
@@ -362,7 +402,7 @@ def splice_readme(readme: Union[str, Path], snippet: str) -> bool:
 
 def report_markdown(scored: Sequence[Scored], timings: Optional[Dict[str, float]], published: dict,
                     charts: Dict[str, str], errors_html: Optional[str], n_boot: int = DEFAULT_N, seed: int = 0,
-                    extra_pairs: Sequence[Tuple[str, str]] = ()) -> str:
+                    extra_pairs: Sequence[Tuple[str, str]] = (), benchmark: Optional[str] = None) -> str:
     metrics = [sc.metrics for sc in scored]
     corpora = ", ".join(sorted({f"`{corpus_name(m.get('corpus'))}`" for m in metrics}))
     parts = ["# RareDis NER: results of every system", ""]
@@ -390,6 +430,9 @@ def report_markdown(scored: Sequence[Scored], timings: Optional[Dict[str, float]
         "",
         overview_table(scored),
     ]
+    warned = [(sc.system, w) for sc in scored for w in sc.metrics.get("warnings") or []]
+    if warned:
+        parts += [f"{WARN_MARK} " + "; ".join(f"**{system}**: {w}" for system, w in warned) + ".", ""]
     if "overview" in charts:
         parts += [f"![micro F1 with 95% intervals]({charts['overview']})", ""]
     paired = paired_table(scored, n_boot=n_boot, seed=seed, extra_pairs=extra_pairs)
@@ -410,6 +453,8 @@ def report_markdown(scored: Sequence[Scored], timings: Optional[Dict[str, float]
     t = timings_md(timings)
     if t:
         parts += ["## Run time of the workflow", "", t]
+    if benchmark:
+        parts += ["## LLM engines: speed and agreement (benchmark-llm)", "", benchmark, ""]
     parts += ["## Metric views: micro and macro F1", ""]
     for metric, (name, _) in METRICS.items():
         parts += [f"### {name}", "", metric_view_table(scored, metric)]
@@ -476,7 +521,8 @@ def build_report(
     html_path = write_errors_page(systems, out_dir / "errors.html", max_docs=max_html_docs)
     published = load_published(published_path)
     output.write_text(report_markdown(scored, timings, published, charts, html_path.name, n_boot=n_boot,
-                                      seed=seed, extra_pairs=extra_pairs), encoding="utf8")
+                                      seed=seed, extra_pairs=extra_pairs, benchmark=benchmark_md(metrics_dir)),
+                      encoding="utf8")
     snippet = results_snippet(scored, timings)
     results.write_text(snippet, encoding="utf8")
     spliced = splice_readme(readme, snippet) if readme is not None else None
