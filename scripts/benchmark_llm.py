@@ -19,7 +19,7 @@ import typer
 from spacy.tokens import DocBin
 from wasabi import msg
 
-from raredis_llm.bench.inference import compare, default_levers, run_lever, score_constraint_effect
+from raredis_llm.bench.inference import compare, default_levers, run_lever, run_prompting, score_constraint_effect
 from raredis_llm.bench.training import compare_recipes
 from raredis_llm.corpus.schema import DOC_ID, SENT_INDEX
 from raredis_llm.models.precision import cpu_info, matmul_probe, resolve_dtype_name
@@ -50,6 +50,8 @@ def main(
     finetune_config: Optional[Path] = typer.Option(None, help="Fine-tuning config for the training rows"),
     instructions: Optional[Path] = typer.Option(None, help="Instruction records (train.jsonl) for the training rows"),
     training_steps: int = typer.Option(4, help="Timed training steps per row"),
+    prompting: Optional[str] = typer.Option(None, help="Assembled prompting pipelines to time too, comma-separated "
+                                            "(e.g. training/llm_zeroshot,training/llm_fewshot_knn)"),
     output: Path = typer.Option(Path("metrics/benchmark_llm.json")),
 ):
     info = cpu_info()
@@ -84,6 +86,14 @@ def main(
               "test": str(test), "seed": seed, "sentences": len(texts),
               "sample": [f"{d.user_data.get(DOC_ID)}:{d.user_data.get(SENT_INDEX)}" for d in docs],
               "rows": [{k: v for k, v in r.items() if k != "ents"} for r in rows]}
+    if prompting:
+        result["prompting"] = {}
+        for path in [Path(p) for p in prompting.split(",") if p]:
+            if not path.exists():
+                msg.warn(f"{path}: not assembled, skipped")
+                continue
+            prompt_rows = run_prompting(path, texts)
+            result["prompting"][path.name] = [{k: v for k, v in r.items() if k != "ents"} for r in prompt_rows]
     if validation is not None:
         _, val = sample_docs(list(DocBin().from_disk(validation).get_docs(nlp.vocab)), n, seed)
         result["constraint_effect_validation"] = effect = score_constraint_effect(pipeline, val, batch_size)

@@ -137,3 +137,26 @@ def score_constraint_effect(pipeline: Path, gold_docs: Sequence[Doc], batch_size
         out["constrained" if constrain else "free"] = _prf(row["ents"], gold)
     out["sentences"] = len(texts)
     return out
+
+
+def run_prompting(pipeline: Path, texts: Sequence[str], log: Callable[[str], None] = print) -> List[Dict[str, Any]]:
+    """The in-process prompting backend of an assembled strategy (``training/llm_<name>``),
+    response cache off: plain ``model.generate`` (the reference), the fast decoder, and the
+    fast decoder under the constraint."""
+    rows = []
+    for name, model in [("transformers (reference)", {"decoder": "hf", "constrain": False}),
+                        ("fast decoder", {"decoder": "fast", "constrain": False}),
+                        ("fast + constrained", {"decoder": "fast", "constrain": True})]:
+        nlp = spacy.load(pipeline, config={"components": {"llm": {"model": dict(model, cache_dir=None)}}})
+        start = time.perf_counter()
+        docs = list(nlp.pipe(texts, batch_size=len(texts)))
+        seconds = time.perf_counter() - start
+        words = sum(1 for doc in docs for t in doc if not t.is_space and not t.is_punct)
+        rows.append({"lever": name, "description": f"{pipeline.name}: {model}", "alters_outputs": model["constrain"],
+                     "seconds": round(seconds, 2), "words_per_second": round(words / seconds, 2),
+                     "ents": _ents(docs)})
+        log(f"{pipeline.name:>20} {name:>26}: {rows[-1]['words_per_second']:8.1f} words/s ({seconds:.1f} s)")
+        del nlp, docs
+        gc.collect()
+    compare(rows)
+    return rows

@@ -113,6 +113,12 @@ def benchmark_md(metrics_dir: Union[str, Path]) -> Optional[str]:
                          f"{r['agreement']['same_entities']}/{r['agreement']['sentences']}",
                          "yes" if r["alters_outputs"] else "no"] for r in b.get("rows", [])]),
     ]
+    for name, prompt_rows in (b.get("prompting") or {}).items():
+        parts += [f"Prompting backend, `{name}` (response cache off):", "",
+                  markdown_table(["decoder", "words/s", "vs reference", "same entities"],
+                                 [[r["lever"], num(r["words_per_second"]), f"{r['speedup_vs_reference']:.2f}x",
+                                   f"{r['agreement']['same_entities']}/{r['agreement']['sentences']}"]
+                                  for r in prompt_rows])]
     effect = b.get("constraint_effect_validation")
     if effect:
         parts += [f"Constrained decoding on {effect['sentences']} validation sentences: micro F1 "
