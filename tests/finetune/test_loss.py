@@ -22,7 +22,7 @@ def _grads(model):
 @pytest.mark.slow
 def test_response_only_loss_equals_full_logits_loss(sentence_docs, gemma):
     base, tokenizer = gemma
-    prompt = FinetunePrompt("inline")
+    prompt = FinetunePrompt("inline", prompt_style="alpaca")  # the long instruction: a real shared prefix
     feats = [encode_record(r, prompt, tokenizer) for r in docs_to_records(sentence_docs[:3], prompt)]
     batch = collate(feats, tokenizer.pad_token_id)
     assert len({len(f) for f in feats}) > 1  # padding is exercised

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 from spacy.tokens import DocBin
 
-from conftest import make_gold_docs
-from script_runner import run_script
+from tests.scoring.conftest import make_gold_docs
+from tests.scoring.script_runner import run_script
 from raredis_llm.scoring.cost_curve import point_config_text, run_cost_curve
 
 CONFIGS = Path(__file__).resolve().parents[2] / "configs"

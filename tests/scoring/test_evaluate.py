@@ -4,8 +4,8 @@ from pathlib import Path
 import pytest
 import spacy
 
-from gold_copier import copier_pipeline, gold_table
-from script_runner import run_script
+from tests.scoring.gold_copier import copier_pipeline, gold_table
+from tests.scoring.script_runner import run_script
 from raredis_llm.corpus import schema
 from raredis_llm.scoring.evaluate import evaluate, load_gold_docs, sample_docs, score_docs
 

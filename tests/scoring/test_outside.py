@@ -7,8 +7,8 @@ import pytest
 import spacy
 from spacy.tokens import DocBin
 
-from gold_copier import copier_pipeline, gold_table
-from script_runner import run_script
+from tests.scoring.gold_copier import copier_pipeline, gold_table
+from tests.scoring.script_runner import run_script
 from raredis_llm.corpus import schema
 from raredis_llm.corpus.brat import write_brat
 from raredis_llm.corpus.convert import convert_files

@@ -1,6 +1,6 @@
 import pytest
 
-from gold_copier import copier_pipeline, gold_table
+from tests.scoring.gold_copier import copier_pipeline, gold_table
 from raredis_llm.scoring.evaluate import evaluate
 from raredis_llm.scoring.pairs import compare, compare_all, reader_pairs
 from raredis_llm.scoring.units import Units

@@ -3,8 +3,8 @@ import re
 
 import pytest
 
-from gold_copier import copier_pipeline, gold_table
-from script_runner import run_script
+from tests.scoring.gold_copier import copier_pipeline, gold_table
+from tests.scoring.script_runner import run_script
 from raredis_llm.scoring.evaluate import evaluate
 from raredis_llm.scoring.published import load_published, published_markdown
 from raredis_llm.scoring.report import RESULTS_END, RESULTS_START, build_report, splice_readme
