@@ -62,15 +62,18 @@ def annotate_command(
     if engine_name not in ENGINES:
         raise typer.BadParameter(f"unknown engine {engine_name!r}; known: {', '.join(ENGINES)}")
     overrides = parse_config_overrides(ctx.args)
-    nlp = load_pipeline(pipeline, overrides=overrides, work_dir=work_dir, guards=guards, max_length=max_length)
-    msg.info(f"{pipeline}: {', '.join(nlp.pipe_names)}")
-    engine = ENGINES[engine_name](nlp, batch_size=batch_size, n_process=n_process)
-    try:
-        result = annotate(engine, input_path, output, fmt=fmt, id_field=id_field, text_field=text_field,
-                          docbin=docbin, errors=errors, summary=summary, commit_every=commit_every,
-                          span_extensions=span_ext, retry_failed=retry_failed, progress=progress)
-    finally:
-        engine.close()
+    try:  # what the user can fix (a wrong name or path, a damaged output file) is one clear line
+        nlp = load_pipeline(pipeline, overrides=overrides, work_dir=work_dir, guards=guards, max_length=max_length)
+        msg.info(f"{pipeline}: {', '.join(nlp.pipe_names)}")
+        engine = ENGINES[engine_name](nlp, batch_size=batch_size, n_process=n_process)
+        try:
+            result = annotate(engine, input_path, output, fmt=fmt, id_field=id_field, text_field=text_field,
+                              docbin=docbin, errors=errors, summary=summary, commit_every=commit_every,
+                              span_extensions=span_ext, retry_failed=retry_failed, progress=progress)
+        finally:
+            engine.close()
+    except (ValueError, FileNotFoundError) as err:
+        msg.fail(str(err), exits=1)
     msg.table([[k, result[k]] for k in ("input", "done", "failed", "skipped_done", "skipped_failed")],
               header=["documents", "count"], divider=True)
     if result["repaired"]:

@@ -121,13 +121,21 @@ class SpacyEngine:
             yield window
 
     def _run_window(self, items: List[Item]) -> Iterator[Result]:
-        todo = []
+        problems: List[Result] = []
+        todo: List[Item] = []
         for seq, text in items:
             problem = self.check(text)
             if problem:
-                yield seq, None, problem
+                problems.append((seq, None, problem))
             else:
                 todo.append((seq, text))
+        for result in self._annotate(todo):  # problems go in their place in the order
+            while problems and problems[0][0] < result[0]:
+                yield problems.pop(0)
+            yield result
+        yield from problems
+
+    def _annotate(self, todo: List[Item]) -> Iterator[Result]:
         while todo:
             done = 0
             n_process = self.n_process if len(todo) > self.batch_size else 1

@@ -11,6 +11,7 @@ setting builds a new pipeline and a restart of ``annotate`` finds the same one.
 import hashlib
 import json
 import logging
+import shutil
 from pathlib import Path
 from typing import Any, Dict, List, Optional
 
@@ -75,6 +76,8 @@ def build_from_config(config_path: Path, overrides: Optional[Dict[str, Any]] = N
     logger.warning("%s: assembling it into %s (once)", config_path, target)
     nlp.initialize()
     tmp = target.with_name(target.name + ".tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.parent.mkdir(parents=True, exist_ok=True)
     nlp.to_disk(tmp)
     tmp.replace(target)
     return target

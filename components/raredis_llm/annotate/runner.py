@@ -169,13 +169,14 @@ def annotate(
                     counts["skipped_failed"] += 1
                     continue
                 rec = Record(rec.id, None, f"duplicate id {rec.id!r}: an earlier document has it")
-            seen.add(rec.id)
-            if rec.id in outputs.done:
-                counts["skipped_done"] += 1
-                continue
-            if rec.id in outputs.failed:
-                counts["skipped_failed"] += 1
-                continue
+            else:
+                seen.add(rec.id)
+                if rec.id in outputs.done:
+                    counts["skipped_done"] += 1
+                    continue
+                if rec.id in outputs.failed:
+                    counts["skipped_failed"] += 1
+                    continue
             records[seq] = rec
             if rec.error is not None:
                 early.append((seq, rec.error))
