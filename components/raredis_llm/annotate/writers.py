@@ -3,8 +3,9 @@ optionally the annotated Docs as DocBin shards; and how a restart reads them bac
 
 Output line: ``{"id": ..., "ents": [{"start", "end", "label", "text", "kb_id"?, "ent_id"?,
 "_"?: {extension: value}}]}``. ``start``/``end`` are character offsets into the input
-text, ``text`` is the input's characters there, ``_`` holds the span extensions set on
-the entity (e.g. negspacy's ``negex``) plus those asked for by name. Error line:
+text, ``text`` is the input's characters there, ``_`` holds the span extensions that
+hold a value (e.g. negspacy's ``negex``, its default when not set), any other stored on
+the entity, and the getters asked for by name. Error line:
 ``{"id": ..., "error": "..."}``.
 
 Files are only appended to. A restart cuts a last line that a kill left half-written
@@ -36,6 +37,14 @@ def _jsonable(value: Any) -> bool:
         return False
 
 
+def attribute_extensions() -> List[str]:
+    """Registered span extensions that hold a value (not a getter or a method), e.g. ``negex``."""
+    from spacy.tokens.underscore import Underscore
+
+    return sorted(name for name, (_, method, getter, _) in Underscore.span_extensions.items()
+                  if method is None and getter is None)
+
+
 def _set_span_extensions(doc: Doc) -> Dict[Tuple[int, int], Dict[str, Any]]:
     """``(start_char, end_char) -> {name: value}`` of the span extensions stored on ``doc``."""
     out: Dict[Tuple[int, int], Dict[str, Any]] = {}
@@ -54,7 +63,7 @@ def entity_record(ent: Span, text: str, stored: Dict[str, Any], span_extensions:
     if ent.id_:
         rec["ent_id"] = ent.id_
     ext = {name: value for name, value in stored.items() if _jsonable(value)}
-    for name in span_extensions:
+    for name in (*attribute_extensions(), *span_extensions):
         if name not in ext and ent.has_extension(name):
             value = ent._.get(name)
             if _jsonable(value):

@@ -97,8 +97,6 @@ class EntityGuard:
         if not doc.ents:
             return doc
         barriers = barrier_tokens(doc)
-        if not barriers and not self.cues:
-            return doc
         ents: List[Span] = []
         changed = False
         for ent in doc.ents:
