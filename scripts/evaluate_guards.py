@@ -1,0 +1,85 @@
+"""Measure the guards on validation: F1 on clean and noised text, crossing entities, the
+odd-input table, negation cues and NegEx agreement; write JSON and print Markdown.
+
+    python scripts/evaluate_guards.py --cnn training/cnn/model-best \
+        [--cnn-noisy training/cnn_noisy/model-best] [--trf training/trf/model-best] \
+        --validation corpus/validation.spacy --train corpus/train.spacy --output metrics/guards.json
+"""
+
+import json
+from pathlib import Path
+from typing import Optional
+
+import spacy
+import typer
+from spacy.tokens import DocBin
+
+import raredis_llm.baselines  # noqa: F401  (raredis.TransformerModel.v1)
+from raredis_llm.guard import add_guards
+from raredis_llm.guard.evaluation import (cue_counts, markdown, negation_agreement, negation_probe,
+                                          odd_input_rows, probe_entities, robustness_table)
+from raredis_llm.guard.entity_guard import negation_cues
+from raredis_llm.guard.pipeline import BOUNDARIES, GUARD
+
+
+def variants(name: str, path: Path, trim: bool = False) -> dict:
+    raw = spacy.load(path)
+    for pipe in (BOUNDARIES, GUARD):
+        if pipe in raw.pipe_names:
+            raw.remove_pipe(pipe)
+    guarded = spacy.load(path)
+    add_guards(guarded)
+    out = {f"{name}": raw, f"{name}+guards": guarded}
+    if trim:
+        trimmed = spacy.load(path)
+        add_guards(trimmed, trim_cues=True)
+        out[f"{name}+guards+trim-cues"] = trimmed
+    return out
+
+
+def main(
+    cnn: Path = typer.Option(..., help="Trained CNN pipeline"),
+    cnn_noisy: Optional[Path] = typer.Option(None, help="CNN trained with raredis.NoisyCopies.v1"),
+    trf: Optional[Path] = typer.Option(None, help="Trained transformer pipeline"),
+    validation: Path = typer.Option(Path("corpus/validation.spacy"), exists=True),
+    train: Path = typer.Option(Path("corpus/train.spacy"), exists=True),
+    n_docs: int = typer.Option(0, help="Validation sentences used (0 = all)"),
+    seed: int = typer.Option(0),
+    output: Path = typer.Option(Path("metrics/guards.json")),
+):
+    pipes = variants("cnn", cnn, trim=True)
+    if cnn_noisy:
+        pipes.update(variants("cnn-noisy", cnn_noisy))
+    if trf:
+        pipes.update(variants("trf", trf))
+    vocab = next(iter(pipes.values())).vocab
+    gold = list(DocBin().from_disk(validation).get_docs(vocab))
+    if n_docs:
+        gold = gold[:n_docs]
+    result = {"validation": str(validation), "n_docs": len(gold), "seed": seed}
+    result["robustness"] = robustness_table(pipes, gold, seed=seed)
+    result["odd_inputs"] = odd_input_rows(pipes)
+    from negspacy.termsets import termset
+
+    negex_cues = [tuple(c.lower().split()) for c in termset("en_clinical").get_patterns()["preceding_negations"]]
+    train_docs = list(DocBin().from_disk(train).get_docs(vocab))
+    result["cues"] = {
+        "gold_train_negex_list": cue_counts(train_docs, negex_cues),
+        "gold_validation_negex_list": cue_counts(gold, negex_cues),
+        "gold_train_trim_list": cue_counts(train_docs, negation_cues()),
+        "gold_validation_trim_list": cue_counts(gold, negation_cues()),
+        "cnn_validation_trim_list": cue_counts(pipes["cnn"].pipe(d.text for d in gold), negation_cues()),
+    }
+    result["negex"] = {name: negation_agreement(pipes[name], gold) for name in ("cnn", "cnn+guards")}
+    probe = probe_entities(gold)
+    result["negation_probe"] = {name: negation_probe(nlp, probe) for name, nlp in pipes.items()
+                                if not name.endswith("trim-cues")}
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n", encoding="utf8")
+    print(markdown(result))
+    print(json.dumps({"cues": {k: {x: v[x] for x in ("entities", "leading", "inside")} for k, v in result["cues"].items()},
+                      "negex": result["negex"], "negation_probe": result["negation_probe"]}, indent=2))
+
+
+if __name__ == "__main__":
+    typer.run(main)
