@@ -2,8 +2,9 @@
 
 Put it after the last component that writes ``doc.ents`` (and before ``negex``). Each
 entity is cut at the barrier tokens of :func:`.boundaries.barrier_tokens`; every piece is
-trimmed of whitespace, markup, bullets and separators (``, ; : .``) at its edges and kept
-(with the entity's label, KB id and id) if a letter or digit is left. With
+trimmed of whitespace, markup and separators (``, ; : .``) at its edges and of a bullet
+at its start, and kept (with the entity's label, KB id and id) if a letter or digit is
+left. With
 ``trim_cues = true`` a leading negation cue (``templates/negation_cues.txt``: "no",
 "denies", "without", ...) is trimmed too, so that NegEx sees it before the entity.
 ``labels`` limits the guard to some labels (null: every entity, also those of another
@@ -20,8 +21,10 @@ from spacy.tokens import Doc, Span
 from .boundaries import barrier_tokens
 from .markup import BULLETS
 
-#: Separator tokens trimmed from the edges of a piece.
-EDGE_PUNCT = frozenset(",;:.") | BULLETS
+#: Separator tokens trimmed from both edges of a piece; bullets only from its start
+#: (RareDis has entities such as "PCH type 2-").
+EDGE_PUNCT = frozenset(",;:.")
+LEADING_PUNCT = EDGE_PUNCT | BULLETS
 CUES_FILE = "negation_cues.txt"
 
 
@@ -43,13 +46,13 @@ def _has_word(doc: Doc, start: int, end: int) -> bool:
 
 
 def _trim(doc: Doc, start: int, end: int, barriers: Set[int]) -> Tuple[int, int]:
-    def junk(i: int) -> bool:
+    def junk(i: int, punct: frozenset) -> bool:
         token = doc[i]
-        return token.is_space or i in barriers or token.text in EDGE_PUNCT
+        return token.is_space or i in barriers or token.text in punct
 
-    while start < end and junk(start):
+    while start < end and junk(start, LEADING_PUNCT):
         start += 1
-    while end > start and junk(end - 1):
+    while end > start and junk(end - 1, EDGE_PUNCT):
         end -= 1
     return start, end
 

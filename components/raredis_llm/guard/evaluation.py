@@ -16,6 +16,7 @@ from ..scoring.evaluate import evaluate
 from .augment import KINDS, noised_copy
 from .boundaries import barrier_tokens
 from .entity_guard import guarded_pieces, negation_cues
+from .markup import model_text
 
 #: Hand-written odd inputs (the issue's examples and the other shapes it lists).
 ODD_INPUTS: Dict[str, str] = {
@@ -26,6 +27,7 @@ ODD_INPUTS: Dict[str, str] = {
     "HTML": "<p>Pompe disease</p><br/><b>muscle weakness</b>",
     "all caps": "PT IS A 34 YO F W/ HX OF MARFAN SYNDROME",
     "control character": "The patient has Gaucher\x07 disease and splenomegaly.",
+    "control character, glued": "The patient has Gaucher\x00disease and splenomegaly.",
     "non-ASCII": "Sjögren syndrome with β-thalassemia and café-au-lait spots 😀.",
     "negation": "There is no evidence of Fabry disease. The patient denies pain and has no fever.",
 }
@@ -68,13 +70,14 @@ def robustness_table(pipelines: Dict[str, Language], gold: Sequence[Doc], seed: 
 
 
 def odd_input_rows(pipelines: Dict[str, Language], cases: Optional[Dict[str, str]] = None) -> List[Dict[str, Any]]:
-    """One row per (input, pipeline): the entities, or the exception."""
+    """One row per (input, pipeline): the entities (text as in the input), or the exception.
+    The text goes in as ``annotate`` sends it (control characters as spaces)."""
     rows = []
     for case, text in (cases or ODD_INPUTS).items():
         for name, nlp in pipelines.items():
             try:
-                doc = nlp(text)
-                ents = [(e.text, e.label_) for e in doc.ents]
+                doc = nlp(model_text(text))
+                ents = [(text[e.start_char:e.end_char], e.label_) for e in doc.ents]
                 rows.append({"input": case, "pipeline": name, "entities": ents, "crossing": len(crossing(doc)),
                              "error": None})
             except Exception as err:  # recorded: the table says which input breaks what
