@@ -40,18 +40,18 @@ def go(nlp, path, out, **kwargs):
         engine.close()
 
 
-def with_failure(nlp):
+def go_failing(nlp, path, out, **kwargs):
+    """``go`` with a component that fails on texts with BOOM."""
     nlp.add_pipe(faulty.FAIL_ON, after="ner")
-    return nlp
+    try:
+        return go(nlp, path, out, **kwargs)
+    finally:
+        nlp.remove_pipe(faulty.FAIL_ON)
 
 
 def test_everything_accounted_for_in_order(nlp, corpus, tmp_path):
     path, n = corpus
-    with_failure(nlp)
-    try:
-        summary = go(nlp, path, tmp_path / "out.jsonl")
-    finally:
-        nlp.remove_pipe(faulty.FAIL_ON)
+    summary = go_failing(nlp, path, tmp_path / "out.jsonl")
     lines = read_jsonl(tmp_path / "out.jsonl")
     errors = read_jsonl(tmp_path / "out.errors.jsonl")
     assert summary["input"] == n and summary["done"] == len(lines) and summary["failed"] == len(errors) == 3
@@ -115,11 +115,7 @@ def test_restart_skips_and_repairs(nlp, corpus, tmp_path):
 
 def test_retry_failed(nlp, corpus, tmp_path):
     path, _ = corpus
-    with_failure(nlp)
-    try:
-        first = go(nlp, path, tmp_path / "out.jsonl")
-    finally:
-        nlp.remove_pipe(faulty.FAIL_ON)
+    first = go_failing(nlp, path, tmp_path / "out.jsonl")
     assert first["failed"] == 3
     again = go(nlp, path, tmp_path / "out.jsonl", retry_failed=True)
     assert again["done"] == 1 and again["failed"] == 2  # BOOM passes now; the broken line and duplicate do not

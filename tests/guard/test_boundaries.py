@@ -1,12 +1,11 @@
 """raredis_boundaries: markup split off words; line breaks, markup and bullets become
 sentence starts, which a real trained ner never crosses."""
 
-import random
-
 import pytest
 import spacy
 from spacy.tokens import Doc
 from spacy.training import Example
+from tiny_ner import train_ner
 
 from raredis_llm.guard.boundaries import barrier_tokens, split_glued_markup
 
@@ -70,12 +69,7 @@ def _crossing_ner():
         doc = nlp.make_doc(text)
         ent = doc.char_span(text.index(a), text.index(b) + len(b), label="SIGN")
         examples.append(Example.from_dict(doc, {"entities": [(ent.start_char, ent.end_char, "SIGN")]}))
-    optimizer = nlp.initialize(lambda: examples)
-    rng = random.Random(0)
-    for _ in range(40):
-        rng.shuffle(examples)
-        nlp.update(examples, sgd=optimizer, drop=0.0)
-    return nlp
+    return train_ner(nlp, examples, 40)
 
 
 def test_a_trained_ner_cannot_cross_the_marks():

@@ -2,12 +2,11 @@
 (negated entities flagged, in annotate's output too; a leading cue trimmed by the guard
 so that NegEx sees it), and our trained ner sourced into a pipeline that has its own."""
 
-import random
-
 import pytest
 import spacy
 from spacy.tokens import DocBin
 from spacy.training import Example
+from tiny_ner import train_ner
 
 import negspacy.negation  # noqa: F401  (registers "negex")
 from raredis_llm.annotate.engines import SpacyEngine
@@ -82,12 +81,7 @@ def _drug_ner(negatives):
     examples = [Example.from_dict(nlp.make_doc(t), {"entities": [(t.index(d), t.index(d) + len(d), "DRUG")]})
                 for t, d in data]
     examples += [Example.from_dict(nlp.make_doc(t), {"entities": []}) for t in negatives]
-    optimizer = nlp.initialize(lambda: examples)
-    rng = random.Random(0)
-    for _ in range(30):
-        rng.shuffle(examples)
-        nlp.update(examples, sgd=optimizer, drop=0.0)
-    return nlp
+    return train_ner(nlp, examples, 30)
 
 
 @pytest.mark.parametrize("ours_first", [False, True])
