@@ -5,8 +5,7 @@ so that NegEx sees it), and our trained ner sourced into a pipeline that has its
 import pytest
 import spacy
 from spacy.tokens import DocBin
-from spacy.training import Example
-from tiny_ner import train_ner
+from tiny_ner import drug_ner
 
 import negspacy.negation  # noqa: F401  (registers "negex")
 from raredis_llm.annotate.engines import SpacyEngine
@@ -72,18 +71,6 @@ def test_a_cue_inside_the_entity_hides_it_from_negex_unless_trimmed(tiny_cnn):
         assert [(e.text, e._.negex) for e in doc.ents] == expected
 
 
-def _drug_ner(negatives):
-    """Another team's pipeline: its own trained ner (label DRUG, its own tok2vec)."""
-    nlp = spacy.blank("en")
-    nlp.add_pipe("ner")
-    data = [("Started on aspirin today.", "aspirin"), ("Given ibuprofen for pain.", "ibuprofen"),
-            ("Takes metformin daily.", "metformin"), ("No aspirin since Monday.", "aspirin")]
-    examples = [Example.from_dict(nlp.make_doc(t), {"entities": [(t.index(d), t.index(d) + len(d), "DRUG")]})
-                for t, d in data]
-    examples += [Example.from_dict(nlp.make_doc(t), {"entities": []}) for t in negatives]
-    return train_ner(nlp, examples, 30)
-
-
 @pytest.mark.parametrize("ours_first", [False, True])
 def test_sourced_into_a_pipeline_with_its_own_ner(tiny_cnn, tiny_corpus, ours_first):
     ours = spacy.load(tiny_cnn)
@@ -91,8 +78,8 @@ def test_sourced_into_a_pipeline_with_its_own_ner(tiny_cnn, tiny_corpus, ours_fi
     reference = spacy.load(tiny_cnn)
     add_guards(reference)
     corpus = [d.text for d in DocBin().from_disk(tiny_corpus / "train.spacy").get_docs(reference.vocab)]
-    theirs = _drug_ner(corpus[:30])
-    combined = _drug_ner(corpus[:30])
+    theirs = drug_ner(corpus[:30])
+    combined = drug_ner(corpus[:30])
     where = {"before": "ner"} if ours_first else {"after": "ner"}
     combined.add_pipe("ner", name="raredis_ner", source=ours, **where)
     add_guards(combined)
