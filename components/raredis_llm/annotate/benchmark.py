@@ -1,5 +1,5 @@
 """Benchmark of ``python -m raredis_llm annotate`` as a user runs it (a subprocess):
-documents/s, resident memory as the output grows, and a SIGKILL half-way followed by a
+documents/s, memory (PSS of the process tree) as the output grows, and a SIGKILL half-way followed by a
 restart (what was kept, what was skipped, whether the output equals an uninterrupted
 run's). Used by ``scripts/benchmark_annotate.py``.
 """
@@ -40,14 +40,27 @@ def _lines(path: Path) -> int:
 
 
 def _tree_rss_mb(pid: int) -> float:
+    """Memory of a process and its children: proportional set size where the system
+    reports it (pages shared after a fork counted once), else resident set size."""
     import psutil
 
+    def size(p) -> int:
+        try:
+            return p.memory_full_info().pss
+        except (psutil.AccessDenied, AttributeError):
+            return p.memory_info().rss
+
+    total = 0
     try:
         proc = psutil.Process(pid)
-        procs = [proc, *proc.children(recursive=True)]
-        return sum(p.memory_info().rss for p in procs if p.is_running()) / 2**20
+        for p in [proc, *proc.children(recursive=True)]:
+            try:
+                total += size(p)
+            except psutil.NoSuchProcess:
+                pass
     except psutil.NoSuchProcess:
         return 0.0
+    return total / 2**20
 
 
 def run_annotate(pipeline: str, input_path: Path, output: Path, *, n_process: int = 1, batch_size: int = 64,
