@@ -63,12 +63,16 @@ patterns = null
 
 [nlp]
 lang = "en"
-pipeline = ["entity_ruler"]
+pipeline = ["entity_ruler", "raredis_entity_guard"]
 
 [components]
 
 [components.entity_ruler]
 factory = "entity_ruler"
+
+[components.raredis_entity_guard]
+factory = "raredis_entity_guard"
+trim_cues = false
 
 [initialize]
 
@@ -86,7 +90,8 @@ path = ${paths.patterns}
 def test_a_config_is_assembled_once(tmp_path):
     (tmp_path / "ruler.cfg").write_text(ASSEMBLED)
     patterns = tmp_path / "patterns.json"
-    patterns.write_text(json.dumps([{"label": "RAREDISEASE", "pattern": "Fabry disease"}]))
+    patterns.write_text(json.dumps([{"label": "RAREDISEASE", "pattern": "Fabry disease"},
+                                    {"label": "SIGN", "pattern": "no fever"}]))
     data = write_jsonl(tmp_path / "in.jsonl", [{"id": "a", "text": "No sign of Fabry disease.\n- Fabry disease"}])
     args = [tmp_path / "ruler.cfg", data, tmp_path / "out.jsonl", "--work-dir", tmp_path / "work",
             "--no-progress", "--paths.patterns", patterns]
@@ -98,6 +103,13 @@ def test_a_config_is_assembled_once(tmp_path):
     (tmp_path / "out.jsonl").unlink()
     second = annotate_cli(*args)
     assert second.returncode == 0 and list((tmp_path / "work").iterdir()) == built
+    # overrides also reach a saved pipeline's config
+    fever = write_jsonl(tmp_path / "fever.jsonl", [{"id": "a", "text": "The patient has no fever."}])
+    for trim, expected in (("false", "no fever"), ("true", "fever")):
+        res = annotate_cli(built[0], fever, tmp_path / f"{trim}.jsonl", "--no-progress",
+                           "--components.raredis_entity_guard.trim_cues", trim)
+        assert res.returncode == 0, res.stderr[-2000:]
+        assert [e["text"] for e in read_jsonl(tmp_path / f"{trim}.jsonl")[0]["ents"]] == [expected]
     patterns.write_text(json.dumps([{"label": "RAREDISEASE", "pattern": "Fabry"}]))  # new data -> new build
     (tmp_path / "out.jsonl").unlink()
     third = annotate_cli(*args)

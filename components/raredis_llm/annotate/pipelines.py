@@ -85,19 +85,20 @@ def build_from_config(config_path: Path, overrides: Optional[Dict[str, Any]] = N
 
 def load_pipeline(spec: str, *, overrides: Optional[Dict[str, Any]] = None, work_dir: Path = DEFAULT_WORK_DIR,
                   guards: bool = True, max_length: Optional[int] = None) -> Language:
-    """Load ``spec`` (package name, pipeline folder or ``.cfg``), ready for ``annotate``:
+    """Load ``spec`` (package name, pipeline folder or ``.cfg``; ``overrides`` apply to the
+    config either way), ready for ``annotate``:
     with ``raredis_boundaries`` / ``raredis_entity_guard`` when ``guards``, and, for a
     transformer pipeline, ``doc_cleaner`` last (``trf_data`` is not needed once the
     entities are set and would be copied between processes)."""
     path = Path(spec)
+    load_overrides = dict(overrides or {})
     if path.suffix == ".cfg":
         if not path.is_file():
             raise FileNotFoundError(f"{spec}: no such config file")
         path = build_from_config(path, overrides, work_dir)
-    elif overrides:
-        raise ValueError("config overrides only apply to a .cfg pipeline")
-    try:
-        nlp = spacy.load(path if path.exists() else spec)
+        load_overrides = {}
+    try:  # overrides of a saved pipeline's config, e.g. another LLM backend or server URL
+        nlp = spacy.load(path if path.exists() else spec, config=load_overrides)
     except OSError as err:
         raise ValueError(f"{spec}: not an installed pipeline package, a pipeline folder or a .cfg file ({err})") from None
     if guards:
