@@ -2,13 +2,16 @@
 odd-input table, negation cues and NegEx agreement; write JSON and print Markdown.
 
     python scripts/evaluate_guards.py --cnn training/cnn/model-best \
-        [--cnn-noisy training/cnn_noisy/model-best] [--trf training/trf/model-best] \
+        [--pipeline cnn-noisy=training/cnn_noisy/model-best] [--pipeline trf=training/trf/model-best] \
         --validation corpus/validation.spacy --train corpus/train.spacy --output metrics/guards.json
+
+Each pipeline is measured as it is (its own guard components taken out) and with the guards;
+the CNN also with leading negation cues trimmed.
 """
 
 import json
 from pathlib import Path
-from typing import Optional
+from typing import List
 
 import spacy
 import typer
@@ -39,8 +42,7 @@ def variants(name: str, path: Path, trim: bool = False) -> dict:
 
 def main(
     cnn: Path = typer.Option(..., help="Trained CNN pipeline"),
-    cnn_noisy: Optional[Path] = typer.Option(None, help="CNN trained with raredis.NoisyCopies.v1"),
-    trf: Optional[Path] = typer.Option(None, help="Trained transformer pipeline"),
+    pipeline: List[str] = typer.Option([], help="NAME=PATH of another pipeline (repeatable)"),
     validation: Path = typer.Option(Path("corpus/validation.spacy"), exists=True),
     train: Path = typer.Option(Path("corpus/train.spacy"), exists=True),
     n_docs: int = typer.Option(0, help="Validation sentences used (0 = all)"),
@@ -48,10 +50,9 @@ def main(
     output: Path = typer.Option(Path("metrics/guards.json")),
 ):
     pipes = variants("cnn", cnn, trim=True)
-    if cnn_noisy:
-        pipes.update(variants("cnn-noisy", cnn_noisy))
-    if trf:
-        pipes.update(variants("trf", trf))
+    for spec in pipeline:
+        name, path = spec.split("=", 1)
+        pipes.update(variants(name, Path(path)))
     vocab = next(iter(pipes.values())).vocab
     gold = list(DocBin().from_disk(validation).get_docs(vocab))
     if n_docs:

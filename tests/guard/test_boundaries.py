@@ -3,7 +3,6 @@ sentence starts, which a real trained ner never crosses."""
 
 import pytest
 import spacy
-from spacy.tokens import Doc
 from spacy.training import Example
 from tiny_ner import train_ner
 

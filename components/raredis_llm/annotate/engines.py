@@ -18,7 +18,7 @@ from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional, Prot
 
 from spacy.language import Language
 from spacy.tokens import Doc
-from spacy.util import minibatch, raise_error
+from spacy.util import raise_error
 
 logger = logging.getLogger(__name__)
 

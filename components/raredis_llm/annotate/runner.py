@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Dict, Iterator, List, Optional, Sequence, Set, Tuple, Union
 
+from ..corpus import schema
 from ..guard.markup import model_text
 from .engines import Engine
 from .readers import Record, count_records, read_records
@@ -72,8 +73,6 @@ class Outputs:
         for doc_id, doc in self.shards.docs():
             in_shards.add(doc_id)
             if doc_id not in self.done:  # killed between the shard and the JSON lines
-                from ..corpus import schema
-
                 text = doc.user_data.get(schema.ORIGINAL_TEXT, doc.text)
                 missing.append(doc_record(doc, doc_id, text, self.span_extensions))
         lacking = self.done - in_shards
