@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 import spacy
-from conftest import read_jsonl, write_jsonl
+from jsonl_files import read_jsonl, write_jsonl
 
 import faulty
 

@@ -3,7 +3,7 @@ stop; ids and texts exactly as in the input."""
 
 import pytest
 import spacy
-from conftest import write_jsonl
+from jsonl_files import write_jsonl
 from spacy.tokens import DocBin
 
 from raredis_llm.annotate.readers import count_records, detect_format, read_records

@@ -6,7 +6,7 @@ import json
 
 import pytest
 import spacy
-from conftest import read_jsonl, write_jsonl
+from jsonl_files import read_jsonl, write_jsonl
 
 import faulty  # noqa: F401
 from raredis_llm.annotate.engines import SpacyEngine
