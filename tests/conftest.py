@@ -72,11 +72,6 @@ def tiny_corpus(raredis_dir, tmp_path_factory) -> Path:
     return out
 
 
-@pytest.fixture(scope="session")
-def train_overrides(tiny_corpus) -> Dict[str, str]:
-    return {"paths.train": str(tiny_corpus / "train.spacy"), "paths.dev": str(tiny_corpus / "validation.spacy")}
-
-
 def _train_tiny(config: str, corpus: Path, output: Path, overrides: Dict[str, object]) -> Path:
     from spacy.cli.train import train
 
