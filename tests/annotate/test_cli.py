@@ -9,9 +9,8 @@ from pathlib import Path
 
 import pytest
 import spacy
-from jsonl_files import read_jsonl, write_jsonl
-
-import faulty
+from tests.annotate import faulty
+from tests.annotate.jsonl_files import read_jsonl, write_jsonl
 
 ROOT = Path(__file__).resolve().parents[2]
 FAULTY = Path(faulty.__file__)

@@ -4,8 +4,8 @@ are annotated as without it; n_process=2 gives the same entities as one process.
 
 import pytest
 import spacy
+from tests.annotate import faulty  # noqa: F401  (registers the failing components)
 
-import faulty  # noqa: F401  (registers the failing components)
 from raredis_llm.annotate.engines import SpacyEngine
 
 

@@ -3,8 +3,8 @@ stop; ids and texts exactly as in the input."""
 
 import pytest
 import spacy
-from jsonl_files import write_jsonl
 from spacy.tokens import DocBin
+from tests.annotate.jsonl_files import write_jsonl
 
 from raredis_llm.annotate.readers import count_records, detect_format, read_records
 from raredis_llm.corpus import schema

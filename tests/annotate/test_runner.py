@@ -6,9 +6,9 @@ import json
 
 import pytest
 import spacy
-from jsonl_files import read_jsonl, write_jsonl
+from tests.annotate import faulty
+from tests.annotate.jsonl_files import read_jsonl, write_jsonl
 
-import faulty  # noqa: F401
 from raredis_llm.annotate.engines import SpacyEngine
 from raredis_llm.annotate.runner import annotate
 from raredis_llm.annotate.writers import DocBinShards

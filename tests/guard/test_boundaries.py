@@ -4,7 +4,7 @@ sentence starts, which a real trained ner never crosses."""
 import pytest
 import spacy
 from spacy.training import Example
-from tiny_ner import train_ner
+from tests.guard.tiny_ner import train_ner
 
 from raredis_llm.guard.boundaries import barrier_tokens, split_glued_markup
 

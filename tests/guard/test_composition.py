@@ -5,7 +5,7 @@ so that NegEx sees it), and our trained ner sourced into a pipeline that has its
 import pytest
 import spacy
 from spacy.tokens import DocBin
-from tiny_ner import drug_ner
+from tests.guard.tiny_ner import drug_ner
 
 import negspacy.negation  # noqa: F401  (registers "negex")
 from raredis_llm.annotate.engines import SpacyEngine

@@ -84,8 +84,8 @@ def test_the_cnn_does_tag_the_random_text(pipelines):
     assert len(doc.ents) > 0
 
 
-FIFTY_K = ("ACTH deficiency arises as a result of decreased production of adrenocorticotropic hormone. "
-           "Patients report fatigue, weight loss and low blood pressure (hypotension). ") * 1
+#: repeated to 50,000 words; the tiny CNN tags entities in every copy (see the test above)
+FIFTY_K = "Patients with ACTH deficiency have pain .\n- Fabry disease\n<b>Rett syndrome</b>\n"
 
 
 @pytest.mark.slow
@@ -97,8 +97,9 @@ def test_fifty_thousand_words_whole(pipelines, name):
     text = sentence * copies
     assert len(text.split()) >= 50_000
     engine = SpacyEngine(pipelines[name])
+    results = engine.run([(0, text)])
     try:
-        ((seq, doc, err),) = list(engine.run([(0, text)]))
+        seq, doc, err = next(results)  # a Doc is valid until the next result: check it now
         assert err is None
         check(doc, text)
         assert doc[-1].idx + len(doc[-1]) == len(text.rstrip())
@@ -114,7 +115,9 @@ def test_fifty_thousand_words_whole(pipelines, name):
             lengths = again._.trf_data.align.lengths
             assert len(lengths) == len(again) and lengths[-1] > 0 and min(
                 n for n, t in zip(lengths, again) if not t.is_space) > 0
+        assert next(results, None) is None
     finally:
+        results.close()
         engine.close()
 
 

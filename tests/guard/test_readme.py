@@ -8,7 +8,7 @@ from pathlib import Path
 
 import spacy
 from spacy.tokens import DocBin
-from tiny_ner import drug_ner
+from tests.guard.tiny_ner import drug_ner
 
 ROOT = Path(__file__).resolve().parents[2]
 

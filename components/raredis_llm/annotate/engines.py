@@ -62,6 +62,18 @@ class _BatchDropper:
                      proc_name, len(docs) if docs else "?", describe(err))
 
 
+def backend_stats(nlp: Language) -> Dict[str, Dict[str, int]]:
+    """Per LLM component (spacy-llm ``llm`` whose model counts them: our backends):
+    prompts, requests, retries (timeouts included), failures, cache hits, tokens. Counted
+    in this process (LLM pipelines run in one process; a served engine uses threads)."""
+    out = {}
+    for name, pipe in nlp.pipeline:
+        stats = getattr(getattr(pipe, "_model", None), "stats", None)
+        if isinstance(stats, dict):
+            out[name] = dict(stats)
+    return out
+
+
 def _set_error_handler(nlp: Language, handler: Callable) -> None:
     """``nlp.set_error_handler`` for the pipes that take one: spaCy 3.8's ``ner`` cannot
     (a Cython class without a ``__dict__``); its failures break the stream instead, which
@@ -166,8 +178,12 @@ class SpacyEngine:
             with self.nlp.memory_zone():
                 yield from self._run_window(window)
 
-    def stats(self) -> Dict[str, int]:
-        return {"batches_dropped": self._handler.dropped, **self.counts}
+    def stats(self) -> Dict[str, Any]:
+        out: Dict[str, Any] = {"batches_dropped": self._handler.dropped, **self.counts}
+        backends = backend_stats(self.nlp)
+        if backends:
+            out["llm"] = backends
+        return out
 
     def close(self) -> None:
         _set_error_handler(self.nlp, raise_error)

@@ -1,0 +1,86 @@
+"""annotate with an LLM pipeline whose backend is an OpenAI-compatible server (real HTTP on
+127.0.0.1), 8 requests in flight: a bounded load test (50 documents) with server faults
+and client timeouts. Nothing is lost or duplicated, the entities equal a sequential run's,
+and the retries are counted in the run summary."""
+
+import time
+
+import pytest
+from tests.annotate.jsonl_files import read_jsonl, write_jsonl
+from tests.llm.servers import TINY_TEMPLATE, FaultyOpenAIServer, make_llm_nlp, text_of_prompt
+
+from raredis_llm.annotate.engines import SpacyEngine
+from raredis_llm.annotate.runner import annotate
+
+MENTIONS = (("cystic fibrosis", "RAREDISEASE"), ("Fabry disease", "RAREDISEASE"), ("fever", "SIGN"))
+
+
+def tagger(prompt: str) -> str:
+    """A perfect annotator in the inline format; a little slow, so requests overlap."""
+    time.sleep(0.02)
+    text = text_of_prompt(prompt)
+    for mention, label in MENTIONS:
+        text = text.replace(mention, f"<{label}>{mention}</{label}>")
+    return " " + text
+
+
+@pytest.fixture
+def server():
+    with FaultyOpenAIServer(answer=tagger) as srv:
+        yield srv
+
+
+@pytest.fixture
+def template(tmp_path):
+    path = tmp_path / "tiny_ner.jinja"
+    path.write_text(TINY_TEMPLATE, encoding="utf8")
+    return path
+
+
+def run(server, template, corpus, out, in_flight: int, timeout: float = 5.0):
+    cfg = {"@llm_models": "raredis.OpenAIChat.v1", "name": "m", "base_url": server.url, "context_length": 4096,
+           "endpoint": "completions", "max_concurrency": in_flight, "max_retries": 3, "backoff_base": 0.01,
+           "backoff_max": 0.05, "timeout": timeout}
+    engine = SpacyEngine(make_llm_nlp(cfg, template, save_io=False), batch_size=16)
+    try:
+        return annotate(engine, corpus, out, progress=False)
+    finally:
+        engine.close()
+
+
+def test_eight_in_flight_with_faults_equals_sequential(server, template, tmp_path):
+    texts = [f"Case {i}: " + ["cystic fibrosis with fever.", "no sign of Fabry disease.", "a normal visit."][i % 3]
+             for i in range(50)]
+    corpus = write_jsonl(tmp_path / "in.jsonl", [{"id": f"d{i}", "text": t} for i, t in enumerate(texts)])
+
+    sequential = run(server, template, corpus, tmp_path / "seq.jsonl", in_flight=1)
+    assert server.max_in_flight == 1
+    server.reset_counts()
+    server.fail_next("500", times=2)
+    server.fail_next("429", retry_after=0.05)
+    server.fail_next("slow", delay=3.0)  # the client gives up after 1.5 s and asks again
+    served = run(server, template, corpus, tmp_path / "served.jsonl", in_flight=8, timeout=1.5)
+
+    assert server.max_in_flight > 1
+    lines = read_jsonl(tmp_path / "served.jsonl")
+    assert [r["id"] for r in lines] == [f"d{i}" for i in range(50)]  # none lost, none twice, in order
+    assert lines == read_jsonl(tmp_path / "seq.jsonl")
+    assert sum(len(r["ents"]) for r in lines) == 17 * 2 + 17 * 1 + 0  # every mention of the texts
+    assert served["done"] == sequential["done"] == 50 and served["failed"] == 0
+    llm = served["engine"]["llm"]["llm"]
+    # 4 injected faults, each retried (a busy machine may time out another request: also counted)
+    assert llm["retries"] >= 4 and llm["failures"] == 0 and llm["prompts"] == 50
+    assert llm["requests"] == 50 + llm["retries"] == len(server.completion_requests())
+    assert sequential["engine"]["llm"]["llm"]["retries"] == 0
+
+
+def test_a_document_the_server_never_answers_is_an_error_line(server, template, tmp_path):
+    texts = {f"d{i}": f"Case {i}: cystic fibrosis." for i in range(20)}
+    texts["d7"] = "Case 7: POISON cystic fibrosis."
+    corpus = write_jsonl(tmp_path / "in.jsonl", [{"id": k, "text": v} for k, v in texts.items()])
+    server.fail_prompts_containing("POISON", "500")
+    result = run(server, template, corpus, tmp_path / "out.jsonl", in_flight=8)
+    assert result["done"] == 19 and result["failed"] == 1
+    assert [r["id"] for r in read_jsonl(tmp_path / "out.jsonl")] == [k for k in texts if k != "d7"]
+    [err] = read_jsonl(tmp_path / "out.errors.jsonl")
+    assert err["id"] == "d7" and "500" in err["error"]
