@@ -4,13 +4,17 @@ and client timeouts. Nothing is lost or duplicated, the entities equal a sequent
 and the retries are counted in the run summary."""
 
 import time
+from pathlib import Path
 
 import pytest
 from tests.annotate.jsonl_files import read_jsonl, write_jsonl
 from tests.llm.servers import TINY_TEMPLATE, FaultyOpenAIServer, make_llm_nlp, text_of_prompt
 
 from raredis_llm.annotate.engines import SpacyEngine
+from raredis_llm.annotate.pipelines import load_pipeline
 from raredis_llm.annotate.runner import annotate
+
+ROOT = Path(__file__).resolve().parents[2]
 
 MENTIONS = (("cystic fibrosis", "RAREDISEASE"), ("Fabry disease", "RAREDISEASE"), ("fever", "SIGN"))
 
@@ -84,3 +88,25 @@ def test_a_document_the_server_never_answers_is_an_error_line(server, template, 
     assert [r["id"] for r in read_jsonl(tmp_path / "out.jsonl")] == [k for k in texts if k != "d7"]
     [err] = read_jsonl(tmp_path / "out.errors.jsonl")
     assert err["id"] == "d7" and "500" in err["error"]
+
+
+def test_a_strategy_config_on_a_served_engine(server, tmp_path):
+    """configs/llm_zeroshot.cfg with --llm-backend openai: the project's prompt goes to the
+    server (base_url and in-flight requests are overrides), one request per document."""
+    overrides = {"components.llm.model.base_url": server.url, "components.llm.model.max_concurrency": 8,
+                 "components.llm.model.cache_dir": None, "components.llm.model.max_retries": 1}
+    nlp = load_pipeline(str(ROOT / "configs" / "llm_zeroshot.cfg"), overrides=overrides, work_dir=tmp_path / "work",
+                        llm_backend="openai")
+    assert nlp.pipe_names == ["raredis_boundaries", "llm", "raredis_entity_guard"]
+    assert (tmp_path / "work" / "llm_zeroshot.openai.cfg").exists()
+    texts = [f"Case {i}: Fabry disease with fever." for i in range(12)]
+    corpus = write_jsonl(tmp_path / "in.jsonl", [{"id": f"d{i}", "text": t} for i, t in enumerate(texts)])
+    engine = SpacyEngine(nlp, batch_size=12)
+    try:
+        result = annotate(engine, corpus, tmp_path / "out.jsonl", progress=False)
+    finally:
+        engine.close()
+    assert result["done"] == 12 and result["engine"]["llm"]["llm"]["requests"] == 12
+    assert sorted(texts) == sorted(t for t in texts for r in server.completion_requests() if t in r.prompt)
+    with pytest.raises(ValueError, match="prompting strategy"):
+        load_pipeline(str(ROOT / "configs" / "cnn.cfg"), work_dir=tmp_path / "work", llm_backend="openai")

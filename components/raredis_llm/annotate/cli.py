@@ -47,6 +47,7 @@ def annotate_command(
     max_length: Optional[int] = typer.Option(None, "--max-length", help="nlp.max_length (characters per document)"),
     retry_failed: bool = typer.Option(False, "--retry-failed", help="Run the documents of the errors file again"),
     work_dir: Path = typer.Option(DEFAULT_WORK_DIR, "--work-dir", help="Where a .cfg pipeline is built"),
+    llm_backend: Optional[str] = typer.Option(None, "--llm-backend", help="A prompting strategy config on another backend: hf, openai (a served engine: vLLM, llama.cpp...), llamacpp"),
     code: Optional[Path] = typer.Option(None, "--code", "-c", help="Python file to import first (registered functions)"),
     gpu_id: int = typer.Option(-1, "--gpu-id", "-g", help="GPU id, -1 for CPU"),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar"),
@@ -64,7 +65,8 @@ def annotate_command(
         raise typer.BadParameter(f"unknown engine {engine_name!r}; known: {', '.join(ENGINES)}")
     overrides = parse_config_overrides(ctx.args)
     try:  # what the user can fix (a wrong name or path, a damaged output file) is one clear line
-        nlp = load_pipeline(pipeline, overrides=overrides, work_dir=work_dir, guards=guards, max_length=max_length)
+        nlp = load_pipeline(pipeline, overrides=overrides, work_dir=work_dir, guards=guards, max_length=max_length,
+                            llm_backend=llm_backend)
         msg.info(f"{pipeline}: {', '.join(nlp.pipe_names)}")
         engine = ENGINES[engine_name](nlp, batch_size=batch_size, n_process=n_process)
         try:

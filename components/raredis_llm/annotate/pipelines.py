@@ -83,18 +83,38 @@ def build_from_config(config_path: Path, overrides: Optional[Dict[str, Any]] = N
     return target
 
 
+def on_backend(config_path: Path, backend: str, work_dir: Path = DEFAULT_WORK_DIR) -> Path:
+    """A prompting strategy's config (``llm_<strategy>.cfg``) with its model section swapped
+    for ``backend`` (:func:`raredis_llm.llm.strategies.strategy_config`), written next to
+    the pipelines built from configs."""
+    from ..llm.strategies import strategy_config
+
+    if not config_path.stem.startswith("llm_"):
+        raise ValueError(f"{config_path}: --llm-backend needs a prompting strategy config (llm_<strategy>.cfg)")
+    config = strategy_config(config_path.parent, config_path.stem[len("llm_"):], backend)
+    out = Path(work_dir) / f"{config_path.stem}.{backend}.cfg"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    config.to_disk(out, interpolate=False)
+    return out
+
+
 def load_pipeline(spec: str, *, overrides: Optional[Dict[str, Any]] = None, work_dir: Path = DEFAULT_WORK_DIR,
-                  guards: bool = True, max_length: Optional[int] = None) -> Language:
+                  guards: bool = True, max_length: Optional[int] = None, llm_backend: Optional[str] = None) -> Language:
     """Load ``spec`` (package name, pipeline folder or ``.cfg``; ``overrides`` apply to the
     config either way), ready for ``annotate``:
     with ``raredis_boundaries`` / ``raredis_entity_guard`` when ``guards``, and, for a
     transformer pipeline, ``doc_cleaner`` last (``trf_data`` is not needed once the
-    entities are set and would be copied between processes)."""
+    entities are set and would be copied between processes). ``llm_backend`` (a
+    prompting strategy's ``.cfg`` only): run it on ``hf``, ``openai`` or ``llamacpp``."""
     path = Path(spec)
     load_overrides = dict(overrides or {})
+    if llm_backend is not None and path.suffix != ".cfg":
+        raise ValueError(f"{spec}: --llm-backend applies to a prompting strategy config (configs/llm_<strategy>.cfg)")
     if path.suffix == ".cfg":
         if not path.is_file():
             raise FileNotFoundError(f"{spec}: no such config file")
+        if llm_backend is not None:
+            path = on_backend(path, llm_backend, work_dir)
         path = build_from_config(path, overrides, work_dir)
         load_overrides = {}
     try:  # overrides of a saved pipeline's config, e.g. another LLM backend or server URL
