@@ -17,6 +17,7 @@ from typing import List
 import typer
 
 from raredis_llm.annotate.benchmark import kill_and_restart, make_input, run_annotate
+from raredis_llm.util import write_json
 
 
 def main(
@@ -56,8 +57,7 @@ def main(
                                                folder / "out.jsonl", kill_at=n // 2, n_process=procs)
                     result["restarts"].append({"pipeline": name, "docs": n, "n_process": procs, **restart})
                     print(json.dumps(result["restarts"][-1]))
-    output.parent.mkdir(parents=True, exist_ok=True)
-    output.write_text(json.dumps(result, indent=2) + "\n")
+    write_json(result, output)
     print(f"| pipeline | docs | processes | docs/s | wall s | RSS at 1k docs (MB) | RSS at end (MB) | peak RSS (MB) |")
     print("|---|---|---|---|---|---|---|---|")
     for r in result["runs"]:

@@ -23,6 +23,7 @@ from raredis_llm.guard.evaluation import (cue_counts, markdown, negation_agreeme
                                           odd_input_rows, probe_entities, robustness_table)
 from raredis_llm.guard.entity_guard import negation_cues
 from raredis_llm.guard.pipeline import BOUNDARIES, GUARD
+from raredis_llm.util import write_json
 
 
 def variants(name: str, path: Path, trim: bool = False) -> dict:
@@ -75,8 +76,7 @@ def main(
     probe = probe_entities(gold)
     result["negation_probe"] = {name: negation_probe(nlp, probe) for name, nlp in pipes.items()
                                 if not name.endswith("trim-cues")}
-    output.parent.mkdir(parents=True, exist_ok=True)
-    output.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n", encoding="utf8")
+    write_json(result, output)
     print(markdown(result))
     print(json.dumps({"cues": {k: {x: v[x] for x in ("entities", "leading", "inside")} for k, v in result["cues"].items()},
                       "negex": result["negex"], "negation_probe": result["negation_probe"]}, indent=2))

@@ -11,7 +11,6 @@ setting builds a new pipeline and a restart of ``annotate`` finds the same one.
 import hashlib
 import json
 import logging
-import shutil
 from pathlib import Path
 from typing import Any, Dict, List, Optional
 
@@ -21,21 +20,11 @@ from spacy.pipeline import TrainablePipe
 from spacy.util import load_config, load_model_from_config
 
 from ..guard.pipeline import add_guards
+from ..util import tree_digest, write_dir
 
 logger = logging.getLogger(__name__)
 
 DEFAULT_WORK_DIR = Path("training") / "annotate"
-
-
-def _file_digest(path: Path, h) -> None:
-    if path.is_file():
-        with open(path, "rb") as f:
-            for block in iter(lambda: f.read(1 << 20), b""):
-                h.update(block)
-    elif path.is_dir():
-        for sub in sorted(p for p in path.rglob("*") if p.is_file()):
-            h.update(sub.relative_to(path).as_posix().encode())
-            _file_digest(sub, h)
 
 
 def config_key(config_path: Path, overrides: Dict[str, Any]) -> str:
@@ -45,9 +34,8 @@ def config_key(config_path: Path, overrides: Dict[str, Any]) -> str:
     h.update(json.dumps(overrides, sort_keys=True, default=str).encode())
     config = load_config(config_path, overrides=overrides, interpolate=True)
     for name, value in sorted(config.get("paths", {}).items()):
-        if isinstance(value, str) and value:
-            h.update(name.encode())
-            _file_digest(Path(value), h)
+        if isinstance(value, str) and value and Path(value).exists():
+            h.update(f"{name}:{tree_digest(value)}".encode())
     return h.hexdigest()[:12]
 
 
@@ -75,12 +63,7 @@ def build_from_config(config_path: Path, overrides: Optional[Dict[str, Any]] = N
         return target / "model-best"
     logger.warning("%s: assembling it into %s (once)", config_path, target)
     nlp.initialize()
-    tmp = target.with_name(target.name + ".tmp")
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.parent.mkdir(parents=True, exist_ok=True)
-    nlp.to_disk(tmp)
-    tmp.replace(target)
-    return target
+    return write_dir(target, nlp.to_disk)
 
 
 def on_backend(config_path: Path, backend: str, work_dir: Path = DEFAULT_WORK_DIR) -> Path:

@@ -8,9 +8,7 @@ cuts a torn last line, adds the lines of Docs that reached a shard but not the J
 output of an interrupted run equals that of an uninterrupted one.
 """
 
-import json
 import logging
-import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,6 +16,7 @@ from typing import Any, Dict, Iterator, List, Optional, Sequence, Set, Tuple, Un
 
 from ..corpus import schema
 from ..guard.markup import model_text
+from ..util import write_json
 from .engines import Engine
 from .readers import Record, count_records, read_records
 from .writers import DocBinShards, JsonlLog, doc_record
@@ -125,12 +124,6 @@ class _Progress:
             self.bar.close()
 
 
-def _write_json(path: Path, data: Dict[str, Any]) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf8")
-    os.replace(tmp, path)
-
-
 def annotate(
     engine: Engine,
     input_path: Union[str, Path],
@@ -225,5 +218,5 @@ def annotate(
         **counts, "repaired": outputs.repaired, "engine": engine.stats(),
         "wall_s": round(wall, 3), "docs_per_s": round((counts["done"] + counts["failed"]) / wall, 2) if wall else None,
     }
-    _write_json(Path(summary) if summary else summary_path_for(output), result)
+    write_json(result, Path(summary) if summary else summary_path_for(output))
     return result
