@@ -1,9 +1,11 @@
-"""Shared test set-up: never reach a model hub; find the RareDis files."""
+"""Shared test set-up: never reach a model hub; find the RareDis files; tiny real corpora
+(a few RareDis documents, converted by the project's converter, in the converter's layout
+{split}.spacy + docs/{split}.spacy) and tiny CNN / transformer pipelines trained on them."""
 
 import os
 import zipfile
 from pathlib import Path
-from typing import List
+from typing import Dict, List
 
 import pytest
 from spacy.tokens import DocBin
@@ -68,3 +70,29 @@ def tiny_corpus(raredis_dir, tmp_path_factory) -> Path:
         DocBin(docs=docs, store_user_data=True).to_disk(out / "docs" / f"{split}.spacy")
         DocBin(docs=sents, store_user_data=True).to_disk(out / f"{split}.spacy")
     return out
+
+
+def _train_tiny(config: str, corpus: Path, output: Path, overrides: Dict[str, object]) -> Path:
+    from spacy.cli.train import train
+
+    import raredis_llm.baselines  # noqa: F401  (raredis.TransformerModel.v1)
+
+    train(ROOT / "configs" / config, output, overrides={
+        "paths.train": str(corpus / "train.spacy"), "paths.dev": str(corpus / "validation.spacy"), **overrides})
+    return output / "model-last"
+
+
+@pytest.fixture(scope="session")
+def tiny_cnn(tiny_corpus, tmp_path_factory) -> Path:
+    """configs/cnn.cfg trained 60 steps on the tiny corpus (it tags entities on RareDis-like text)."""
+    return _train_tiny("cnn.cfg", tiny_corpus, tmp_path_factory.mktemp("tiny_cnn"),
+                       {"training.max_steps": 60, "training.eval_frequency": 60})
+
+
+@pytest.fixture(scope="session")
+def tiny_trf(tiny_corpus, tmp_path_factory) -> Path:
+    """configs/trf.cfg (offline MiniLM) trained 12 steps on part of the tiny corpus."""
+    return _train_tiny("trf.cfg", tiny_corpus, tmp_path_factory.mktemp("tiny_trf"),
+                       {"training.max_steps": 12, "training.eval_frequency": 12, "corpora.train.limit": 48,
+                        "corpora.dev.limit": 8, "training.optimizer.learn_rate.initial_rate": 5e-4,
+                        "training.optimizer.learn_rate.warmup_steps": 2})

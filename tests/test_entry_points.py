@@ -13,6 +13,8 @@ GROUP_TO_REGISTRY = {
     "spacy_scorers": "scorers",
     "spacy_misc": "misc",
     "spacy_readers": "readers",
+    "spacy_tokenizers": "tokenizers",
+    "spacy_augmenters": "augmenters",
     "thinc_llm_tasks": "llm_tasks",
     "thinc_llm_models": "llm_models",
 }

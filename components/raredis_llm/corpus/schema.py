@@ -17,6 +17,11 @@ Every Doc made from RareDis (a whole document or one sentence of it) carries:
                      "projection": {entity_id: reason}}`` where reason says why an
                      entity is not in ``doc.ents`` (absent when it is).
 
+``python -m raredis_llm annotate`` adds, to the Docs it writes to a DocBin:
+    ``ANNOTATE_ID``   the input document's id (str)
+    ``ORIGINAL_TEXT`` the input text, only where it differs from ``doc.text`` (control
+                      characters are replaced by spaces before the pipeline runs)
+
 Systems add, per Doc, for the scoring harness to sum up:
     ``PARSE_STATS``  ``{"given": int, "aligned": int, "dropped": {reason: int}}``
     ``LLM_USAGE``    ``{"prompt_tokens": int, "completion_tokens": int, "requests": int,
@@ -30,6 +35,8 @@ SENT_INDEX = "raredis_sent_index"
 CHAR_OFFSET = "raredis_char_offset"
 ANNOTATION = "raredis_annotation"
 SPANS_KEY = "raredis_all"
+ANNOTATE_ID = "raredis_annotate_id"
+ORIGINAL_TEXT = "raredis_annotate_text"
 PARSE_STATS = "raredis_parse"
 LLM_USAGE = "raredis_llm_usage"
 PRED_TAGS = "raredis_pred_tags"

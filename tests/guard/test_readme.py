@@ -1,0 +1,41 @@
+"""The Python snippets of the README's "Use it in your clinical pipeline" section run as
+written, on the tiny CNN and a pipeline with its own trained ner."""
+
+import contextlib
+import io
+import re
+from pathlib import Path
+
+import spacy
+from spacy.tokens import DocBin
+from tests.guard.tiny_ner import drug_ner
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def snippets():
+    text = (ROOT / "README.md").read_text(encoding="utf8")
+    section = text[text.index("## Use it in your clinical pipeline"):text.index("<!-- dropin:end")]
+    return re.findall(r"```python\n(.*?)```", section, flags=re.DOTALL)
+
+
+def test_snippets_run(tiny_cnn, tiny_corpus, tmp_path):
+    blocks = snippets()
+    assert len(blocks) == 2
+    negatives = [d.text for d in DocBin().from_disk(tiny_corpus / "train.spacy").get_docs(spacy.blank("en").vocab)][:30]
+    drug_ner(negatives).to_disk(tmp_path / "theirs")
+    for code in blocks:
+        code = code.replace('"training/cnn/model-best"', repr(str(tiny_cnn)))
+        code = code.replace('"your_clinical_pipeline"', repr(str(tmp_path / "theirs")))
+        out = io.StringIO()
+        namespace = {}
+        with contextlib.redirect_stdout(out):
+            exec(compile(code, "README.md", "exec"), namespace)
+        printed = out.getvalue()
+        assert printed.startswith("[")
+        nlp = namespace["nlp"]
+        if "negex" in nlp.pipe_names:
+            assert nlp.pipe_names[0] == "raredis_boundaries" and nlp.pipe_names[-1] == "negex"
+        else:
+            assert nlp.pipe_names == ["raredis_boundaries", "ner", "raredis_ner", "raredis_entity_guard"]
+            assert "DRUG" in printed
