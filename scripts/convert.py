@@ -1,6 +1,6 @@
 """Convert RareDis BRAT files to spaCy DocBins (sentence and document level).
 
-    python scripts/convert.py assets/raredis corpus [--merge-skin true] [--lenient]
+    python scripts/convert.py assets/raredis corpus [--merge-skin true] [--lenient] [--projection contiguous]
 """
 
 import json
@@ -10,6 +10,7 @@ import typer
 from wasabi import msg
 
 from raredis_llm.corpus.convert import convert_corpus, report_rows
+from raredis_llm.corpus.project import DEFAULT_PROJECTION
 
 
 def main(
@@ -19,10 +20,13 @@ def main(
     lenient: bool = typer.Option(False, "--lenient", help="Skip bad lines with a warning instead of failing"),
     validation_fraction: float = typer.Option(0.1, help="Share of train documents held out for validation"),
     seed: int = typer.Option(0, help="Seed of the validation split"),
+    projection: str = typer.Option(DEFAULT_PROJECTION, "--projection",
+                                   help="How doc.ents are made: first_fragment (brat2iob), contiguous, ..."),
 ):
     report = convert_corpus(source_dir, output_dir, merge_skin=merge_skin.lower() in {"true", "1", "yes"}, lenient=lenient,
-                            validation_fraction=validation_fraction, seed=seed)
+                            validation_fraction=validation_fraction, seed=seed, projection=projection)
     msg.info(f"Split policy: {report['split_policy']}")
+    msg.info(f"Projection: {report['projection']} ({report['projection_description']})")
     for split, stats in report["splits"].items():
         msg.text(f"{split}: {stats['documents']} documents, {stats['sentences']} sentences, "
                  f"{stats['relations']} relations, issues {stats['issues'] or 'none'}, "

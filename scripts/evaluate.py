@@ -3,6 +3,7 @@
     python scripts/evaluate.py MODEL corpus/test.spacy --system NAME --output metrics/NAME.json
         [--n-docs N] [--seed 0] [--batch-size 32] [--input text|tokens]
         [--price-prompt-1k 0] [--price-completion-1k 0] [--code file.py] [--gpu-id -1]
+        [--gold-projections first_fragment,contiguous]
 
 Also writes metrics/<NAME>.errors.jsonl (sentences with errors, for the report).
 """
@@ -34,6 +35,9 @@ def main(
     gpu_id: int = typer.Option(-1, "--gpu-id", "-g", help="GPU id, -1 for CPU"),
     errors_output: Optional[Path] = typer.Option(None, "--errors-output", help="Default: <output stem>.errors.jsonl"),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar"),
+    gold_projections: str = typer.Option("", "--gold-projections",
+                                         help="Comma-separated gold projections: the first is the main score "
+                                              "(default: doc.ents as converted), the others are added"),
 ):
     if code is not None:
         spacy.util.import_file("code", code)
@@ -49,13 +53,16 @@ def main(
         input_mode=input_mode, max_samples=max_samples, seed=seed, price_prompt_1k=price_prompt_1k,
         price_completion_1k=price_completion_1k, n_docs_total=len(all_docs), load_s=load.seconds,
         output=output, errors_output=errors_output, progress=progress,
+        gold_projections=[p.strip() for p in gold_projections.split(",") if p.strip()],
     )
     rows = []
-    for view, res in metrics["views"].items():
-        s = res["seqeval"]
-        rows.append([view, f"{100 * s['micro']['f']:.1f}", f"{100 * s['macro']['f']:.1f}",
-                     "-" if res["spacy"]["ents_f"] is None else f"{100 * res['spacy']['ents_f']:.1f}"])
-    msg.table(rows, header=["view", "seqeval micro F1", "seqeval macro F1", "spaCy ents_f"], divider=True)
+    by_gold = {metrics["gold_projection"]: metrics, **metrics["gold_projections"]}
+    for gold, scores in by_gold.items():
+        for view, res in scores["views"].items():
+            s = res["seqeval"]
+            rows.append([gold, view, f"{100 * s['micro']['f']:.1f}", f"{100 * s['macro']['f']:.1f}",
+                         "-" if res["spacy"]["ents_f"] is None else f"{100 * res['spacy']['ents_f']:.1f}"])
+    msg.table(rows, header=["gold", "view", "seqeval micro F1", "seqeval macro F1", "spaCy ents_f"], divider=True)
     sp = metrics["speed"]
     msg.text(f"{sp['words_per_s']} words/s, {sp['docs_per_s']} docs/s, {sp['wall_s']} s, peak RSS {sp['peak_rss_mb']} MB")
     msg.good(f"Wrote {output} and {metrics['errors_file']}")

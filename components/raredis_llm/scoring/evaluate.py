@@ -11,6 +11,10 @@ Docs (``nlp.pipe``, order kept), then ``score_docs`` compares ``doc.ents``:
 
 each in both views of ``labels.VIEWS`` ("5type"; "4type" = SKINRAREDISEASE merged into
 RAREDISEASE on gold and predictions alike). Scores are fractions in [0, 1].
+
+The gold ``doc.ents`` are those of the converted corpus, or another projection of the
+stored annotation (``gold_projections``, see ``corpus/project.py``): the first one is
+the main score, the others are added under ``"gold_projections"``.
 """
 
 import datetime as _dt
@@ -29,6 +33,7 @@ from spacy.training import Example
 
 from .. import __version__
 from ..corpus import schema
+from ..corpus.docs import reproject
 from ..labels import LABELS, VIEWS
 from . import speed
 from .errors import CLASSES, ERROR_CLASSES, ErrorTally, classify
@@ -180,6 +185,7 @@ def evaluate(
     output: Optional[Union[str, Path]] = None,
     errors_output: Optional[Union[str, Path]] = None,
     progress: bool = False,
+    gold_projections: Sequence[str] = (),
 ) -> dict:
     """Run ``nlp`` on the gold Docs' texts and score it (see the module docstring).
 
@@ -187,6 +193,9 @@ def evaluate(
     ``errors_output`` (default: ``<output stem>.errors.jsonl`` beside it).
     """
     gold_docs = list(gold_docs)
+    converted = gold_projection_of(gold_docs)
+    if gold_projections and gold_projections[0] != converted:
+        gold_docs = [reproject(d, gold_projections[0]) for d in gold_docs]
     inputs = pipeline_inputs(nlp, gold_docs, input_mode)
     kwargs = {} if batch_size is None else {"batch_size": batch_size}
     speed.reset_cuda_peak()
@@ -198,6 +207,10 @@ def evaluate(
     with speed.Stopwatch() as watch:
         pred_docs = list(stream)
     scores, error_docs = score_docs(pred_docs, gold_docs, views=views, max_samples=max_samples, seed=seed)
+    extra = {}
+    for name in gold_projections[1:]:
+        other = [reproject(d, name) for d in gold_docs]
+        extra[name] = score_docs(pred_docs, other, views=views, errors=False)[0]
     first = next(iter(scores["views"].values()))["spacy"]
     metrics = {
         "system": system,
@@ -205,6 +218,7 @@ def evaluate(
         "corpus": corpus,
         "pipeline": list(nlp.pipe_names),
         "input_mode": input_mode,
+        "gold_projection": gold_projections[0] if gold_projections else converted,
         "n_docs": len(gold_docs),
         "n_docs_total": n_docs_total if n_docs_total is not None else len(gold_docs),
         "seed": seed,
@@ -213,6 +227,7 @@ def evaluate(
         "versions": {"raredis_llm": __version__, "spacy": spacy.__version__},
         "ents_p": first["ents_p"], "ents_r": first["ents_r"], "ents_f": first["ents_f"],
         **scores,
+        "gold_projections": extra,
         "speed": {**speed.throughput(sum(count_words(d) for d in gold_docs), len(gold_docs), watch.seconds),
                   "load_s": None if load_s is None else round(load_s, 3),
                   "batch_size": batch_size, **speed.memory_stats()},
@@ -224,6 +239,12 @@ def evaluate(
     if output is not None:
         write_metrics(metrics, output, error_docs, errors_output)
     return metrics
+
+
+def gold_projection_of(docs: Sequence[Doc]) -> Optional[str]:
+    """The projection the converter used for these Docs' ``doc.ents`` (None if unknown)."""
+    names = {d.user_data.get(schema.ANNOTATION, {}).get("projection_name") for d in docs}
+    return names.pop() if len(names) == 1 else None
 
 
 def errors_path_for(output: Union[str, Path]) -> Path:
