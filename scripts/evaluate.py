@@ -27,7 +27,7 @@ def main(
     n_docs: Optional[int] = typer.Option(None, "--n-docs", "-n", help="Score a random sample of N Docs"),
     seed: int = typer.Option(0, "--seed", help="Seed of the sample and of the error samples"),
     batch_size: Optional[int] = typer.Option(None, "--batch-size", "-b", help="nlp.pipe batch size"),
-    input_mode: str = typer.Option("text", "--input", help="'text': run on the texts; 'tokens': on Docs with the gold tokens and Doc ids"),
+    input_mode: str = typer.Option("text", "--input", help="'text': run on the texts; 'tokens': on Docs with the gold tokens and Doc ids; 'text_meta': the pipeline's tokens with the Doc ids and context"),
     price_prompt_1k: float = typer.Option(0.0, "--price-prompt-1k", help="Price per 1k prompt tokens (cost estimate)"),
     price_completion_1k: float = typer.Option(0.0, "--price-completion-1k", help="Price per 1k completion tokens"),
     max_samples: int = typer.Option(20, "--max-samples", help="Error samples kept per class and view"),

@@ -146,7 +146,9 @@ def brat_to_docs(
         ents = [x.shifted(-s) for x in by_sentence[i]]
         ids = {x.id for x in ents}
         rels = [r for r in brat.relations if r.arg1 in ids and r.arg2 in ids]
-        sent_docs.append(_make_doc(nlp, brat.text[s:e], ents, rels, kept, reasons, brat.doc_id, i, s, **common))
+        sent_doc = _make_doc(nlp, brat.text[s:e], ents, rels, kept, reasons, brat.doc_id, i, s, **common)
+        sent_doc.user_data[schema.CONTEXT] = brat.text[sentences[0][0]:sentences[0][1]]
+        sent_docs.append(sent_doc)
     return doc, sent_docs, merged
 
 

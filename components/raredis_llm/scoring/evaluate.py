@@ -44,8 +44,9 @@ from .spans import (
 )
 
 DEFAULT_VIEWS: Tuple[str, ...] = tuple(VIEWS)
-#: Doc metadata handed to the pipeline with ``input_mode="tokens"``.
-PASS_THROUGH_KEYS = (schema.DOC_ID, schema.SENT_INDEX, schema.CHAR_OFFSET)
+#: Doc metadata handed to the pipeline with ``input_mode="tokens"`` or ``"text_meta"``.
+PASS_THROUGH_KEYS = (schema.DOC_ID, schema.SENT_INDEX, schema.CHAR_OFFSET, schema.CONTEXT)
+INPUT_MODES = ("text", "tokens", "text_meta")
 
 
 def load_gold_docs(path: Union[str, Path], nlp: Optional[Language] = None) -> List[Doc]:
@@ -72,20 +73,24 @@ def select_docs(docs: Sequence[Doc], n_docs: Optional[int], seed: int = 0) -> Li
 
 
 def pipeline_inputs(nlp: Language, gold_docs: Sequence[Doc], input_mode: str = "text") -> list:
-    """What ``nlp.pipe`` gets: the texts, or (``"tokens"``) unannotated Docs with the gold
-    tokens and the gold Doc's id, sentence index and offset in ``user_data``."""
+    """What ``nlp.pipe`` gets: the texts; (``"tokens"``) unannotated Docs with the gold
+    tokens and the gold Doc's id, sentence index, offset and context in ``user_data``; or
+    (``"text_meta"``) the pipeline's own tokens with that ``user_data``."""
     if input_mode == "text":
         return [d.text for d in gold_docs]
-    if input_mode == "tokens":
+    if input_mode in ("tokens", "text_meta"):
         out = []
         for d in gold_docs:
-            doc = Doc(nlp.vocab, words=[t.text for t in d], spaces=[bool(t.whitespace_) for t in d])
+            if input_mode == "tokens":
+                doc = Doc(nlp.vocab, words=[t.text for t in d], spaces=[bool(t.whitespace_) for t in d])
+            else:
+                doc = nlp.make_doc(d.text)
             for key in PASS_THROUGH_KEYS:
                 if key in d.user_data:
                     doc.user_data[key] = d.user_data[key]
             out.append(doc)
         return out
-    raise ValueError(f"input_mode must be 'text' or 'tokens', not {input_mode!r}")
+    raise ValueError(f"input_mode must be one of {INPUT_MODES}, not {input_mode!r}")
 
 
 def _spacy_scores(pred_docs: Sequence[Doc], gold_docs: Sequence[Doc], view: str) -> dict:
