@@ -20,7 +20,7 @@ def _setup(corpus: Path, output: Path, **training):
         "paths.train": str(corpus / "train.spacy"), "paths.validation": str(corpus / "validation.spacy"),
         "paths.output": str(output), "model.num_layers": 2, "model.context": "first_sentence",
         "lora.r": 4, "lora.alpha": 8, "training.max_steps": 16, "training.batch_tokens": 160,
-        "training.learning_rate": 0.002, "training.head_learning_rate": 0.01, "training.warmup_steps": 2,
+        "training.learning_rate": 0.005, "training.head_learning_rate": 0.03, "training.warmup_steps": 2,
         "training.eval_every": 8, "training.eval_n": 0, "training.checkpoint_every": 8,
     }
     overrides.update({f"training.{k}": v for k, v in training.items()})
@@ -37,7 +37,7 @@ def test_training_lowers_the_loss_and_the_pipeline_round_trips(tiny_corpus, tagg
     meta = TaggerTrainer(_setup(tiny_corpus, out), progress=False, log=lambda *_: None).train(resume=False)
     losses = [loss for _, loss in meta["train_losses"]]
     assert meta["steps"] == 16 and len(losses) == 16
-    assert sum(losses[-4:]) / 4 < 0.5 * sum(losses[:4]) / 4
+    assert sum(losses[-4:]) / 4 < 0.6 * sum(losses[:4]) / 4
     assert meta["best_step"] in (8, 16) and [h["step"] for h in meta["history"]] == [8, 16]
     for name in ("model-best", "model-last"):
         cfg = json.loads((out / name / "raredis_llm_tagger" / "cfg.json").read_text())
@@ -51,10 +51,13 @@ def test_training_lowers_the_loss_and_the_pipeline_round_trips(tiny_corpus, tagg
     nlp.to_disk(tmp_path / "again")
     second = _ents(spacy.load(tmp_path / "again").pipe(texts))
     assert first == second
-    # the component reads the context the converter stores on sentence Docs
-    doc = nlp.make_doc(texts[2])
+    # the component reads the context the converter stores on sentence Docs, else the
+    # Doc's own first sentence
+    tagger = nlp.get_pipe("raredis_llm_tagger")
+    doc = nlp.make_doc(texts[-1])
+    assert [u[2] for u in tagger._units(doc)] == ["Fabry disease is rare."] * 2
     doc.user_data[schema.CONTEXT] = texts[0]
-    assert [e.text for e in nlp(doc).ents] == [t for t in [e.text for e in nlp(doc).ents]]
+    assert [u[2] for u in tagger._units(doc)] == [texts[0]] * 2
 
 
 @pytest.mark.slow
@@ -62,10 +65,9 @@ def test_an_interrupted_run_resumes_to_the_same_model(tiny_corpus, tmp_path):
     full = TaggerTrainer(_setup(tiny_corpus, tmp_path / "full", max_steps=8, eval_every=0, checkpoint_every=4),
                          progress=False, log=lambda *_: None).train(resume=False)
     part = tmp_path / "part"
-    TaggerTrainer(_setup(tiny_corpus, part, max_steps=4, eval_every=0, checkpoint_every=4),
-                  progress=False, log=lambda *_: None).train(resume=False)
-    # the second session sees the same schedule length as the uninterrupted run
-    resumed = TaggerTrainer(_setup(tiny_corpus, part, max_steps=8, eval_every=0, checkpoint_every=4),
-                            progress=False, log=lambda *_: None).train(resume=True)
+    setup = _setup(tiny_corpus, part, max_steps=8, eval_every=0, checkpoint_every=4)
+    stopped = TaggerTrainer(setup, progress=False, log=lambda *_: None).train(resume=False, session_steps=3)
+    assert stopped["steps"] == 3 and stopped["stop_reason"] == "session_steps"
+    resumed = TaggerTrainer(setup, progress=False, log=lambda *_: None).train(resume=True)
     assert resumed["sessions"] == 2 and resumed["steps"] == 8
     assert [l for _, l in resumed["train_losses"]] == pytest.approx([l for _, l in full["train_losses"]], rel=1e-3)

@@ -9,7 +9,8 @@ Layout of the output folder (``training/tagger`` by default)::
     metadata.json     settings, data, steps, time, best step, validation history, dtype
 
 ``train(resume=True)`` continues from ``checkpoint/`` with the same data order (planned
-from the seed per epoch), optimizer, schedule and RNG state. Nothing that decides the
+from the seed per epoch), optimizer, schedule and RNG state; ``session_steps`` ends a
+session early (a checkpoint is written) without changing the schedule. Nothing that decides the
 result depends on the clock: the run stops at ``max_steps`` / ``max_epochs`` or by
 patience on validation F1.
 """
@@ -177,7 +178,7 @@ class TaggerTrainer:
         _atomic_dir(self.out / "checkpoint", write)
 
     # ------------------------------------------------------------------ main loop
-    def train(self, resume: bool = True) -> Dict[str, Any]:
+    def train(self, resume: bool = True, session_steps: int = 0) -> Dict[str, Any]:
         from .component import load_weights
 
         s, t = self.setup, self.setup.training
@@ -215,9 +216,13 @@ class TaggerTrainer:
             bar = tqdm(total=total, initial=state.step, desc="tagger", unit="step", dynamic_ncols=True)
         batches = plan_batches(self.lengths, t.batch_tokens, t.seed, state.epoch)
         recent: List[float] = []
+        first_step = state.step
         self.model.train()
         try:
             while state.step < total:
+                if session_steps > 0 and state.step - first_step >= session_steps:
+                    state.stop_reason = "session_steps"
+                    break
                 if state.batch_in_epoch >= len(batches):
                     state.epoch += 1
                     state.batch_in_epoch = 0
