@@ -274,9 +274,21 @@ def make_pipeline(settings: TaggerModelSettings, model, tokenizer, lora: Optiona
     """A blank English pipeline holding the trained tagger (what the trainer saves)."""
     import spacy
 
+    from ..packaging import requirements_for
+
     nlp = spacy.blank("en")
     pipe = nlp.add_pipe("raredis_llm_tagger", config=component_config(settings, **runtime))
     pipe.set_model(model, tokenizer, lora)
+    nlp.meta.update({
+        "name": "raredis_llm_tagger",
+        "description": ("RareDis NER (rare diseases, diseases, signs, symptoms): a decoder LLM "
+                        f"({settings.base_model}) fine-tuned with LoRA as a token classifier "
+                        f"({settings.attention} attention), spaCy component raredis_llm_tagger"),
+        "author": "raredis_llm",
+        "license": "MIT",
+        "requirements": requirements_for(settings.base_model),
+        "labels": {"raredis_llm_tagger": list(settings.labels)},
+    })
     return nlp
 
 

@@ -108,12 +108,14 @@ class DecoderTagger(nn.Module):
             return getattr(self.base.config, "sliding_window", None)
         return None
 
-    def encode(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
-        """Hidden states ``(batch, T, hidden)`` of the last kept layer (base dtype)."""
+    def encode(self, input_ids: torch.Tensor, attention_mask: torch.Tensor, all_layers: bool = False):
+        """Hidden states ``(batch, T, hidden)`` of the last kept layer (base dtype), or with
+        ``all_layers`` the list of every layer's output (for probing)."""
         base = self.base
         n = input_ids.shape[1]
         position_ids = torch.arange(n, device=input_ids.device)[None, :].expand(input_ids.shape[0], -1)
         masks = {}
+        outputs: List[torch.Tensor] = []
         with torch.no_grad():  # embeddings are frozen
             hidden = base.embed_tokens(input_ids)
         rotary = {"position_embeddings": base.rotary_emb(hidden, position_ids)}
@@ -128,7 +130,9 @@ class DecoderTagger(nn.Module):
             with torch.set_grad_enabled(torch.is_grad_enabled() and not frozen):
                 out = layer(hidden, attention_mask=masks[key], position_ids=position_ids, **rotary)
             hidden = out[0] if isinstance(out, (tuple, list)) else out
-        return hidden
+            if all_layers:
+                outputs.append(hidden)
+        return outputs if all_layers else hidden
 
     def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor, word_index: torch.Tensor) -> torch.Tensor:
         """Tag scores ``(batch, words, n_tags)`` (float32) for the sub-tokens at ``word_index``."""
