@@ -79,7 +79,7 @@ def test_cpu_configs_say_auto():
     """Every CPU profile leaves the dtype to the machine."""
     ft = load_config(ROOT / "configs" / "finetune_cpu.cfg", interpolate=False)
     assert ft["model"]["dtype"] == "auto"
-    pipe = load_config(ROOT / "configs" / "llm_ner_pipeline.cfg", interpolate=False)
+    pipe = load_config(ROOT / "configs" / "raredis_llm_ner.cfg", interpolate=False)
     assert pipe["components"]["raredis_llm_ner"]["dtype"] == "auto"
     project = srsly.read_yaml(ROOT / "project.yml")
     assert project["vars"]["llm_dtype"] == "auto"

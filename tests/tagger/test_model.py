@@ -21,7 +21,7 @@ def test_attention_bias_masks_padding_future_and_distance():
 @pytest.fixture(scope="module")
 def two_layer_tagger():
     """A 2-layer causal tagger over Gemma 3 270M, and the LM's own hidden states for one input."""
-    from raredis_llm.models.hf import load_causal_lm
+    from raredis_llm.models.loading import load_causal_lm
 
     lm, tok = load_causal_lm("offline:gemma-3-270m", device="cpu", dtype="float32", attn_implementation="sdpa")
     ids = torch.tensor([tok("Fabry disease causes pain in the hands.")["input_ids"]])

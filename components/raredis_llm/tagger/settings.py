@@ -189,14 +189,14 @@ def lora_layers(model: TaggerModelSettings, lora: LoraSettings, total_layers: in
 def build_tagger(model: TaggerModelSettings, lora: Optional[LoraSettings], log=print) -> Tuple[Any, Any]:
     """``(DecoderTagger, tokenizer)``: the base decoder (shared loader: offline aliases,
     local folders, HF ids from the local cache), its layers cut, LoRA added, a new head."""
-    from ..models.hf import load_causal_lm
+    from ..models.loading import decoder_and_head, load_causal_lm
     from .model import DecoderTagger, add_lora, lora_config
     from .tags import TagSet
 
     lm, tokenizer = load_causal_lm(model.base_model, device=model.device, dtype=model.dtype,
                                    local_files_only=model.local_files_only,
                                    attn_implementation=model.attn_implementation, log=log)
-    base = lm.get_decoder() if hasattr(lm, "get_decoder") else lm.model
+    base = decoder_and_head(lm)[0]
     total = len(base.layers)
     tagger = DecoderTagger(base, len(TagSet(model.labels)), model.num_layers, model.lora_from, model.attention,
                            model.bidirectional_from, model.dropout)
