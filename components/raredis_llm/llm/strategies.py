@@ -6,6 +6,7 @@ by ``templates/backends/<backend>.cfg`` at run time: an OpenAI-compatible server
 (``openai``) or in-process llama.cpp (``llamacpp``). There is one file per strategy.
 """
 
+import inspect
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Union
 
@@ -53,3 +54,28 @@ def available(configs_dir: Union[str, Path]) -> List[str]:
     found = sorted(p.stem[4:] for p in Path(configs_dir).glob("llm_*.cfg")
                    if "[components.llm.model]" in p.read_text(encoding="utf8"))
     return [s for s in STRATEGIES if s in found] + [s for s in found if s not in STRATEGIES]
+
+
+def takes_setting(config: Config, dotted: str) -> bool:
+    """Whether the grid-wide override ``dotted`` (e.g. ``components.llm.task.examples.k``)
+    applies to this strategy's config: its section is there and either sets the key or is
+    built by a registered function that takes it. A shared flag such as
+    ``examples.n_clusters`` thus reaches the cluster strategy and skips the others."""
+    *parts, key = dotted.split(".")
+    node: Any = config
+    for part in parts:
+        if not isinstance(node, dict) or part not in node:
+            return False
+        node = node[part]
+    if not isinstance(node, dict):
+        return False
+    if key in node:
+        return True
+    ref = next((k for k in node if k.startswith("@")), None)
+    if ref is None:
+        return False
+    from spacy.util import registry
+
+    func = registry.get(ref[1:], node[ref])
+    params = inspect.signature(func).parameters
+    return key in params or any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
