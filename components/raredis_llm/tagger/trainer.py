@@ -15,46 +15,26 @@ result depends on the clock: the run stops at ``max_steps`` / ``max_epochs`` or 
 patience on validation F1.
 """
 
-import json
 import logging
 import math
-import random
 import shutil
 import statistics
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 from pathlib import Path
-from typing import Any, Callable, Dict, List, Optional
+from typing import Any, Callable, Dict, List
 
 import torch
 
 from ..finetune.metadata import environment_info
-from ..finetune.trainer import _atomic_dir, _rng_state, _sample, _set_rng_state, set_seed
 from ..models.precision import resolve_dtype_name, resolve_threads
+from ..train_state import STATE_FILE, TrainerState, rng_state, set_rng_state, set_seed
+from ..util import read_json, seeded_sample, write_dir, write_json
 from .data import Item, collate, gold_items, plan_batches
 from .settings import TaggerSetup, build_tagger
 from .tags import IGNORE, TagSet
 
 logger = logging.getLogger(__name__)
-
-STATE_FILE = "trainer_state.json"
-
-
-@dataclass
-class TrainerState:
-    step: int = 0
-    epoch: int = 0
-    batch_in_epoch: int = 0
-    elapsed_s: float = 0.0
-    best_f: Optional[float] = None
-    best_step: Optional[int] = None
-    bad_evals: int = 0
-    history: List[Dict[str, Any]] = field(default_factory=list)
-    train_losses: List[List[float]] = field(default_factory=list)
-    step_times: List[float] = field(default_factory=list)
-    sessions: int = 0
-    stop_reason: Optional[str] = None
-
 
 def tag_loss(scores: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
     """Mean cross-entropy over the labelled positions (IGNORE elsewhere)."""
@@ -110,7 +90,7 @@ class TaggerTrainer:
         self.val_items: List[Item] = []
         if s.validation_path:
             val_docs = load_gold_docs(s.validation_path, self.nlp)
-            keep = _sample(len(val_docs), t.eval_n, t.seed + 1) if t.eval_n > 0 else range(len(val_docs))
+            keep = seeded_sample(len(val_docs), t.eval_n, t.seed + 1) if t.eval_n > 0 else range(len(val_docs))
             self.val_items = gold_items(self.nlp, [val_docs[i] for i in keep], self.encoder, self.tags,
                                         s.model.context, None)
         self.lengths = [len(it) for it in self.train_items]
@@ -163,7 +143,7 @@ class TaggerTrainer:
             nlp = make_pipeline(self.setup.model, self.model, self.tokenizer, self.setup.lora)
             nlp.to_disk(tmp)
 
-        _atomic_dir(target, write)
+        write_dir(target, write)
 
     def save_checkpoint(self, state: TrainerState, scheduler) -> None:
         from .component import save_weights
@@ -172,10 +152,10 @@ class TaggerTrainer:
             save_weights(self.model, tmp)
             torch.save(self.optimizer.state_dict(), tmp / "optimizer.pt")
             torch.save(scheduler.state_dict(), tmp / "scheduler.pt")
-            torch.save(_rng_state(), tmp / "rng.pt")
-            (tmp / STATE_FILE).write_text(json.dumps(asdict(state)))
+            torch.save(rng_state(), tmp / "rng.pt")
+            write_json(asdict(state), tmp / STATE_FILE)
 
-        _atomic_dir(self.out / "checkpoint", write)
+        write_dir(self.out / "checkpoint", write)
 
     # ------------------------------------------------------------------ main loop
     def train(self, resume: bool = True, session_steps: int = 0) -> Dict[str, Any]:
@@ -192,11 +172,11 @@ class TaggerTrainer:
         scheduler = self._scheduler(total)
         state = TrainerState()
         if resuming:
-            state = TrainerState(**json.loads((ckpt / STATE_FILE).read_text()))
+            state = TrainerState(**read_json(ckpt / STATE_FILE))
             load_weights(self.model, ckpt)
             self.optimizer.load_state_dict(torch.load(ckpt / "optimizer.pt", weights_only=False))
             scheduler.load_state_dict(torch.load(ckpt / "scheduler.pt", weights_only=False))
-            _set_rng_state(torch.load(ckpt / "rng.pt", weights_only=False))
+            set_rng_state(torch.load(ckpt / "rng.pt", weights_only=False))
             state.stop_reason = None
             self.log(f"Resuming from {ckpt} at step {state.step} (epoch {state.epoch})")
         elif not resume and ckpt.exists():
@@ -267,7 +247,7 @@ class TaggerTrainer:
             state.best_step = state.best_step or state.step
         meta = self.write_metadata(state, total)
         self.log(f"Stopped after {state.step} steps ({state.stop_reason}), {state.elapsed_s / 60:.1f} min; "
-                 f"best step {state.best_step}, validation F1 {state.best_f}")
+                 f"best step {state.best_step}, validation F1 {state.best_metric}")
         return meta
 
     def _evaluate_and_track(self, state: TrainerState, bar) -> bool:
@@ -275,9 +255,9 @@ class TaggerTrainer:
         result["step"] = state.step
         result["train_loss"] = statistics.mean(l for _, l in state.train_losses[-20:])
         state.history.append(result)
-        improved = state.best_f is None or result["val_f"] > state.best_f
+        improved = state.best_metric is None or result["val_f"] > state.best_metric
         if improved:
-            state.best_f, state.best_step, state.bad_evals = result["val_f"], state.step, 0
+            state.best_metric, state.best_step, state.bad_evals = result["val_f"], state.step, 0
             self.save_pipeline(self.out / "model-best")
         else:
             state.bad_evals += 1
@@ -302,7 +282,7 @@ class TaggerTrainer:
             "data": {"train": s.train_path, "validation": s.validation_path,
                      "train_sentences": len(self.train_items), "validation_sentences": len(self.val_items)},
             "steps": state.step, "total_steps": total, "epochs": state.epoch,
-            "stop_reason": state.stop_reason, "best_step": state.best_step, "best_val_f": state.best_f,
+            "stop_reason": state.stop_reason, "best_step": state.best_step, "best_val_f": state.best_metric,
             "elapsed_s": round(state.elapsed_s, 1), "sessions": state.sessions,
             "mean_step_s": round(statistics.mean(times), 3) if times else None,
             "history": state.history,
@@ -311,10 +291,5 @@ class TaggerTrainer:
             "environment": environment_info(),
             "config": s.config_text,
         }
-        (self.out / "metadata.json").write_text(json.dumps(meta, indent=2, default=str))
+        write_json(meta, self.out / "metadata.json")
         return meta
-
-
-def seed_everything(seed: int) -> None:
-    random.seed(seed)
-    torch.manual_seed(seed)
