@@ -24,8 +24,6 @@ def main(
     output: Path = typer.Option(Path("metrics/tagger_layer_probe.json")),
     seed: int = typer.Option(0),
 ):
-    import random
-
     import spacy
     import torch
 
@@ -36,6 +34,7 @@ def main(
     from raredis_llm.tagger.probe import layer_features, probe_layer
     from raredis_llm.tagger.settings import build_tagger, load_setup
     from raredis_llm.tagger.tags import TagSet
+    from raredis_llm.util import seeded_sample
 
     setup = load_setup(config, parse_config_overrides(ctx.args))
     torch.set_num_threads(resolve_threads(setup.training.num_threads))
@@ -46,11 +45,10 @@ def main(
     nlp = spacy.blank("en")
     tags = TagSet(setup.model.labels)
     encoder = Encoder(tokenizer, setup.model.word_piece, setup.model.max_length)
-    rng = random.Random(seed)
     train_docs = load_gold_docs(setup.train_path, nlp)
     val_docs = load_gold_docs(setup.validation_path, nlp)
-    train_docs = [train_docs[i] for i in sorted(rng.sample(range(len(train_docs)), min(n_train, len(train_docs))))]
-    val_docs = [val_docs[i] for i in sorted(rng.sample(range(len(val_docs)), min(n_val, len(val_docs))))]
+    train_docs = [train_docs[i] for i in seeded_sample(len(train_docs), n_train, seed)]
+    val_docs = [val_docs[i] for i in seeded_sample(len(val_docs), n_val, seed)]
     train_items = gold_items(nlp, train_docs, encoder, tags, setup.model.context)
     val_items = gold_items(nlp, val_docs, encoder, tags, setup.model.context)
     start = time.perf_counter()

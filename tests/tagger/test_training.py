@@ -18,7 +18,8 @@ CONFIG = Path(__file__).resolve().parents[2] / "configs" / "tagger_cpu.cfg"
 def _setup(corpus: Path, output: Path, **training):
     overrides = {
         "paths.train": str(corpus / "train.spacy"), "paths.validation": str(corpus / "validation.spacy"),
-        "paths.output": str(output), "model.num_layers": 2, "model.context": "first_sentence",
+        "paths.output": str(output), "model.num_layers": 2, "model.lora_from": 0,
+        "model.bidirectional_from": 0, "model.context": "first_sentence",
         "lora.r": 4, "lora.alpha": 8, "training.max_steps": 16, "training.batch_tokens": 160,
         "training.learning_rate": 0.005, "training.head_learning_rate": 0.03, "training.warmup_steps": 2,
         "training.eval_every": 8, "training.eval_n": 0, "training.checkpoint_every": 8,
