@@ -67,3 +67,22 @@ def test_sized_and_fixed_budgets_are_different_cache_entries(faulty_server, tiny
     assert len(faulty_server.completion_requests()) == 2
     settings = {"a": 1}
     assert make_key("m", "p", settings) != make_key("m", "p", dict(settings, answer_budget=rule()))
+
+
+def test_inline_answers_end_with_their_line(faulty_server, tiny_template, tmp_path):
+    """The inline answer is the sentence re-emitted: requests stop at a line break, on top
+    of the backend's stop strings, unless the sentence has line breaks of its own (those
+    prompts go in a request group of their own)."""
+    faulty_server.answer = lambda prompt: "x"
+    two_lines = "Fever was seen.\nMarfan syndrome too."
+    cfg = backend_cfg(faulty_server.url, stop=["\nText:"], cache_dir=str(tmp_path / "cache"))
+    nlp = make_llm_nlp(cfg, tiny_template)
+    docs = list(nlp.pipe([SHORT, two_lines, LONG]))
+    stops = {r.body["prompt"].rsplit("Text: ", 1)[1][:6]: r.body["stop"] for r in faulty_server.completion_requests()}
+    assert stops == {SHORT[:6]: ["\nText:", "\n"], two_lines[:6]: ["\nText:"], LONG[:6]: ["\nText:", "\n"]}
+    assert [d.text for d in docs] == [SHORT, two_lines, LONG]  # answers went back to their docs
+    assert all(d.user_data["llm_io"]["llm"]["response"][0] == "x" for d in docs)
+    # the stop strings are part of the cache key: a rerun hits, another format would not
+    nlp2 = make_llm_nlp(cfg, tiny_template)
+    list(nlp2.pipe([SHORT, two_lines, LONG]))
+    assert nlp2.get_pipe("llm")._model.stats["cache_hits"] == 3

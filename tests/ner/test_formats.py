@@ -395,3 +395,12 @@ def test_round_trip_property(case, name):
 @given(st.text(max_size=200), st.sampled_from(["inline", "json", "bio", "lines"]))
 def test_parse_never_raises(answer, name):
     parse(name, answer, text="Fabry disease causes pain.")
+
+
+def test_answer_stops():
+    """Only the one-line inline answer has an end of its own; other formats end by the
+    prompt's stop strings (their answers span lines)."""
+    assert get_format("inline").answer_stop("Fever.") == ["\n"]
+    assert get_format("inline").answer_stop("Fever.\nCough.") == []
+    for name in ("json", "bio", "lines"):
+        assert get_format(name).answer_stop("Fever.") == []

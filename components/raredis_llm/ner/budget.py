@@ -3,11 +3,12 @@ reference (what a complete answer with no entity looks like in the output format
 sentence for ``inline``, one ``token O`` line per token for ``bio``, the sentence itself
 for ``json`` and ``lines``, whose mentions cannot add up to more) ``+ extra``, at most
 ``cap``. Prompts carry their reference (:class:`Prompt`); a prompt without one gets the
-backend's fixed budget.
+backend's fixed budget. A prompt may also carry the strings that end its answer in its
+format (``stop``: the inline answer is one line), added to the backend's stop strings.
 """
 
 import math
-from typing import Any, Optional
+from typing import Any, Optional, Sequence, Tuple
 
 from ..models.engine import Constraint
 
@@ -30,22 +31,30 @@ def rule(ratio: float = ANSWER_RATIO, extra: int = ANSWER_EXTRA) -> str:
 
 
 class Prompt(str):
-    """A prompt (``str``) that also carries its ``answer_reference`` (see the module doc)
-    and the :class:`~raredis_llm.models.engine.Constraint` its answer may keep to."""
+    """A prompt (``str``) that also carries its ``answer_reference`` (see the module doc),
+    the :class:`~raredis_llm.models.engine.Constraint` its answer may keep to and the
+    ``stop`` strings that end its answer."""
 
     answer_reference: Optional[str]
     constraint: Optional[Constraint]
+    stop: Tuple[str, ...]
 
     def __new__(cls, text: str, answer_reference: Optional[str] = None,
-                constraint: Optional[Constraint] = None) -> "Prompt":
+                constraint: Optional[Constraint] = None, stop: Sequence[str] = ()) -> "Prompt":
         obj = super().__new__(cls, text)
         obj.answer_reference = answer_reference
         obj.constraint = constraint
+        obj.stop = tuple(stop)
         return obj
 
     def __reduce__(self):
-        return (Prompt, (str.__str__(self), self.answer_reference, self.constraint))
+        return (Prompt, (str.__str__(self), self.answer_reference, self.constraint, self.stop))
 
 
 def reference_of(prompt: Any) -> Optional[str]:
     return getattr(prompt, "answer_reference", None)
+
+
+def stops_of(prompt: Any) -> Tuple[str, ...]:
+    """The prompt's own answer-ending strings (none for a plain ``str``)."""
+    return tuple(getattr(prompt, "stop", ()))

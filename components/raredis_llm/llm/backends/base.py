@@ -16,7 +16,7 @@ from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple
 
 from ...models.completion import Completion
 from ...models.engine import Engine, EngineFailure
-from ...ner.budget import answer_budget, reference_of, rule
+from ...ner.budget import answer_budget, reference_of, rule, stops_of
 from ..cache import ResponseCache, make_key, open_cache
 
 logger = logging.getLogger(__name__)
@@ -58,12 +58,16 @@ class EngineBackend:
 
     def cache_settings(self, prompt: Any) -> Dict[str, Any]:
         """Everything besides model and prompt that changes an answer (the cache key)."""
-        settings = dict(self.engine.settings(), stop=self.stop, constrain=self.constrain)
+        settings = dict(self.engine.settings(), stop=self.stops(prompt), constrain=self.constrain)
         if self.sized(prompt):
             settings.update(answer_budget=rule(), max_new_tokens_cap=self.max_new_tokens_cap)
         else:
             settings.update(max_new_tokens=self.budget(prompt))
         return settings
+
+    def stops(self, prompt: Any) -> List[str]:
+        """The backend's stop strings and those of the prompt's answer format."""
+        return self.stop + [s for s in stops_of(prompt) if s not in self.stop]
 
     def sized(self, prompt: Any) -> bool:
         """A prompt's budget is sized to its sentence when it names one and no fixed
@@ -116,19 +120,26 @@ class EngineBackend:
                 self.cache.put(keys[i], completion, model_id=self.model_id, prompt=str(prompt),
                                settings=self.cache_settings(prompt))
 
-        prompts_ = [p for _, _, p in todo]
-        try:
-            self.engine.generate(
-                [self.format_prompt(p) for p in prompts_], [self.budget(p) for p in prompts_], stop=self.stop,
-                constraints=[getattr(p, "constraint", None) if self.constrain else None for p in prompts_],
-                on_result=on_result)
-        except EngineFailure as err:
-            d, s, prompt = todo[err.index]
-            more = f" ({err.n_failed - 1} more prompts failed too)" if err.n_failed > 1 else ""
-            raise LLMBackendError(
-                f"LLM request failed for doc #{first_doc + d} (0-based, in the order docs reached this model), "
-                f"shard {s}, prompt ending {describe_prompt(str(prompt))!r}: {err.reason}{more}. "
-                + self.resume_hint(err.n_done, len(todo))) from None
+        # one engine call per set of stop strings (one set unless answer formats differ)
+        groups: Dict[Tuple[str, ...], List[int]] = {}
+        for i, (_, _, prompt) in enumerate(todo):
+            groups.setdefault(tuple(self.stops(prompt)), []).append(i)
+        n_done = 0
+        for stop, members in groups.items():
+            prompts_ = [todo[i][2] for i in members]
+            try:
+                self.engine.generate(
+                    [self.format_prompt(p) for p in prompts_], [self.budget(p) for p in prompts_], stop=list(stop),
+                    constraints=[getattr(p, "constraint", None) if self.constrain else None for p in prompts_],
+                    on_result=lambda j, completion, members=members: on_result(members[j], completion))
+            except EngineFailure as err:
+                d, s, prompt = todo[members[err.index]]
+                more = f" ({err.n_failed - 1} more prompts failed too)" if err.n_failed > 1 else ""
+                raise LLMBackendError(
+                    f"LLM request failed for doc #{first_doc + d} (0-based, in the order docs reached this model), "
+                    f"shard {s}, prompt ending {describe_prompt(str(prompt))!r}: {err.reason}{more}. "
+                    + self.resume_hint(n_done + err.n_done, len(todo))) from None
+            n_done += len(members)
         return results  # type: ignore[return-value]
 
     # accounting -------------------------------------------------------------------------

@@ -212,7 +212,7 @@ class RareDisNERTask:
 
             def render(shard: Doc, i_shard: int, i_doc: int, n_shards: int, data=data) -> Prompt:
                 return Prompt(template.render(text=shard.text, **data), answer_reference=fmt.answer_reference(shard.text),
-                              constraint=Constraint((shard.text,), glue))
+                              constraint=Constraint((shard.text,), glue), stop=fmt.answer_stop(shard.text))
 
             shards = (list(self._shard_mapper(doc, i_doc, context_length, render))
                       if context_length is not None else [doc])

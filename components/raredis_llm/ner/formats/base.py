@@ -32,6 +32,11 @@ class OutputFormat:
         with the input they make the vocabulary of constrained decoding."""
         return []
 
+    def answer_stop(self, text: str) -> List[str]:
+        """Strings that end a complete answer for ``text`` (generation stops there).
+        Default: none; the prompt's own stop strings apply."""
+        return []
+
     def answer_reference(self, text: str) -> str:
         """A complete answer's size without its tags: sizes the generation budget
         (:mod:`raredis_llm.ner.budget`). Default: the answer when nothing is tagged."""

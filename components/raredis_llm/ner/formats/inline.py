@@ -27,6 +27,11 @@ class InlineFormat(OutputFormat):
     def constraint_strings(self, labels: Sequence[str]) -> List[str]:
         return [f"<{label}>" for label in labels] + [f"</{label}>" for label in labels]
 
+    def answer_stop(self, text: str) -> List[str]:
+        """The answer is the text re-emitted: it ends with the line, unless the text has
+        line breaks of its own."""
+        return [] if "\n" in text else ["\n"]
+
     def extract(self, text: str, answer: str) -> List[Mention]:
         answer = strip_code_fences(answer)
         plain: List[str] = []
