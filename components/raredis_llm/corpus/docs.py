@@ -2,12 +2,14 @@
 
 Tokens are spaCy's English tokenizer's, further split at every annotated character
 boundary (all fragments of all entities, ANAPHOR included), so every annotation is
-exactly a token span and ``doc.spans`` can hold all of it.
+exactly a token span and ``doc.spans`` can hold all of it. ``doc.ents`` holds one
+projection of it (``project.py``); :func:`projected_ents` and :func:`reproject` compute
+another one from what the Doc stores, without converting again.
 """
 
 from bisect import bisect_right
 from collections import defaultdict
-from typing import Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
+from typing import Dict, Iterable, List, Mapping, Optional, Sequence, Set, Tuple
 
 from spacy.language import Language
 from spacy.tokens import Doc, Span
@@ -15,7 +17,7 @@ from spacy.tokens import Doc, Span
 from ..labels import LABELS, MERGE_MAP
 from . import schema
 from .brat import BratDocument, Entity, Relation
-from .project import project_entities
+from .project import DEFAULT_PROJECTION, get_policy, label_order, project_entities
 from .segment import protect_entities, split_sentences
 
 
@@ -63,27 +65,30 @@ def _make_doc(
     text: str,
     entities: Sequence[Entity],
     relations: Sequence[Relation],
+    kept: Set[Tuple[str, int]],
     reasons: Mapping[str, str],
     doc_id: str,
     sent_index: int,
     offset: int,
     merge_skin: bool,
     other_lines: Sequence[str] = (),
+    order: Sequence[str] = (),
+    projection: str = DEFAULT_PROJECTION,
 ) -> Doc:
     doc = tokenize_at(nlp, text, _boundaries(text, entities))
     label_of = (lambda l: MERGE_MAP.get(l, l)) if merge_skin else (lambda l: l)
     all_spans: List[Span] = []
     ents: List[Span] = []
     for ent in entities:
-        for s, e in ent.fragments:
+        for i, (s, e) in enumerate(ent.fragments):
             s, e = _trimmed(text, s, e)
             span = doc.char_span(s, e, label=label_of(ent.label), kb_id=ent.id, span_id=ent.id)
             if span is None:  # cannot happen: tokens were split at these offsets
                 raise ValueError(f"{doc_id}: {ent.id} [{s}, {e}) does not align with tokens")
             all_spans.append(span)
-            if ent.id not in reasons:
+            if (ent.id, i) in kept:
                 ents.append(span)
-    doc.ents = ents
+    doc.ents = sorted(ents, key=lambda x: x.start)
     doc.spans[schema.SPANS_KEY] = all_spans
     doc.user_data[schema.DOC_ID] = doc_id
     doc.user_data[schema.SENT_INDEX] = sent_index
@@ -92,6 +97,9 @@ def _make_doc(
         "entities": [e.to_dict() for e in entities],
         "relations": [r.to_dict() for r in relations],
         "projection": {k: v for k, v in reasons.items() if k in {e.id for e in entities}},
+        "projection_name": projection,
+        "label_order": list(order),
+        "merge_skin": merge_skin,
         "other_lines": list(other_lines),
     }
     return doc
@@ -103,15 +111,21 @@ def brat_to_docs(
     sentencizer: Optional[Language] = None,
     merge_skin: bool = False,
     target_labels: Iterable[str] = LABELS,
+    projection: str = DEFAULT_PROJECTION,
 ) -> Tuple[Doc, List[Doc], List[dict]]:
     """Convert one BRAT document to a document-level Doc and its sentence Docs.
 
-    Returns ``(doc, sentence_docs, merged_boundaries)``; each merged boundary is
+    ``doc.ents`` follow ``projection`` (a name of ``project.PROJECTIONS``). Returns
+    ``(doc, sentence_docs, merged_boundaries)``; each merged boundary is
     ``{"doc_id", "position", "entity"}`` for a sentence boundary that would have cut an
     entity and was therefore removed.
     """
-    _, reasons = project_entities(brat.entities, target_labels)
-    doc = _make_doc(nlp, brat.text, brat.entities, brat.relations, reasons, brat.doc_id, -1, 0, merge_skin, brat.other_lines)
+    order = label_order(brat.entities)
+    pieces, reasons = project_entities(brat.entities, target_labels, projection=projection, order=order)
+    kept = {(p.id, p.fragment) for p in pieces}
+    common = dict(merge_skin=merge_skin, order=order, projection=projection)
+    doc = _make_doc(nlp, brat.text, brat.entities, brat.relations, kept, reasons, brat.doc_id, -1, 0,
+                    other_lines=brat.other_lines, **common)
     if sentencizer is None:
         return doc, [], []
     sentences = split_sentences(sentencizer, brat.text)
@@ -132,8 +146,70 @@ def brat_to_docs(
         ents = [x.shifted(-s) for x in by_sentence[i]]
         ids = {x.id for x in ents}
         rels = [r for r in brat.relations if r.arg1 in ids and r.arg2 in ids]
-        sent_docs.append(_make_doc(nlp, brat.text[s:e], ents, rels, reasons, brat.doc_id, i, s, merge_skin))
+        sent_doc = _make_doc(nlp, brat.text[s:e], ents, rels, kept, reasons, brat.doc_id, i, s, **common)
+        sent_doc.user_data[schema.CONTEXT] = brat.text[sentences[0][0]:sentences[0][1]]
+        sent_docs.append(sent_doc)
     return doc, sent_docs, merged
+
+
+def projected_ents(
+    doc: Doc,
+    projection: str = DEFAULT_PROJECTION,
+    same_span: Optional[str] = None,
+    target_labels: Iterable[str] = LABELS,
+) -> Tuple[List[Span], List[Span]]:
+    """``(ents, missing)`` of a converted Doc under another projection.
+
+    Computed from the annotation the Doc stores (``doc.user_data``), with the document's
+    label order, so a sentence Doc is projected as its whole document would be.
+    ``missing`` holds, for the ``missing_fragments`` training variant, the fragments of
+    discontinuous entities that overlap no entity of ``ents`` (empty otherwise).
+    """
+    data = doc.user_data.get(schema.ANNOTATION)
+    if data is None:
+        raise ValueError(f"Doc {doc.text[:40]!r} has no stored RareDis annotation (convert it with "
+                         "raredis_llm.corpus.convert)")
+    if "label_order" not in data:
+        raise ValueError(f"Doc {doc.user_data.get(schema.DOC_ID)!r} was converted before projections were "
+                         "named: run the convert step again")
+    policy = get_policy(projection, same_span)
+    entities = [Entity.from_dict(e) for e in data["entities"]]
+    pieces, _ = project_entities(entities, target_labels, projection=projection, same_span=same_span,
+                                 order=data["label_order"])
+    merge = data.get("merge_skin", False)
+    label_of = (lambda l: MERGE_MAP.get(l, l)) if merge else (lambda l: l)
+    ents = [_span(doc, p.start, p.end, label_of(p.label)) for p in pieces]
+    missing: List[Span] = []
+    if policy.discontinuous == "missing":
+        taken = {i for ent in ents for i in range(ent.start, ent.end)}
+        for ent in entities:
+            if ent.is_discontinuous and ent.label in set(target_labels):
+                for s, e in ent.fragments:
+                    span = _span(doc, s, e, "")
+                    if not any(i in taken for i in range(span.start, span.end)):
+                        missing.append(span)
+                        taken.update(range(span.start, span.end))
+    return ents, missing
+
+
+def _span(doc: Doc, start: int, end: int, label: str) -> Span:
+    s, e = _trimmed(doc.text, start, end)
+    span = doc.char_span(s, e, label=label)
+    if span is None:
+        raise ValueError(f"{doc.user_data.get(schema.DOC_ID)}: [{s}, {e}) does not align with the Doc's tokens")
+    return span
+
+
+def reproject(doc: Doc, projection: str = DEFAULT_PROJECTION, same_span: Optional[str] = None) -> Doc:
+    """A copy of a converted Doc whose ``doc.ents`` follow ``projection``.
+
+    Tokens of ``missing`` spans (see :func:`projected_ents`) get no entity annotation
+    (spaCy's missing value), every other token is in an entity or outside one.
+    """
+    out = doc.copy()
+    ents, missing = projected_ents(out, projection, same_span)
+    out.set_ents(ents, missing=missing, default="outside")
+    return out
 
 
 def doc_to_brat(doc: Doc, text: Optional[str] = None) -> BratDocument:

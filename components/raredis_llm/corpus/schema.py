@@ -11,6 +11,8 @@ Every Doc made from RareDis (a whole document or one sentence of it) carries:
     ``DOC_ID``       the BRAT file stem (str)
     ``SENT_INDEX``   sentence number in the document (int; -1 for a document-level Doc)
     ``CHAR_OFFSET``  where ``doc.text`` starts in the original ``.txt`` (int)
+    ``CONTEXT``      (sentence Docs) the document's first sentence, the context a tagger
+                     may read besides the sentence (str)
     ``ANNOTATION``   the full, lossless annotation, offsets relative to ``doc.text``:
                      ``{"entities": [{"id", "label", "fragments": [[start, end], ...],
                      "text"}], "relations": [{"id", "type", "arg1", "arg2"}],
@@ -33,6 +35,7 @@ Systems add, per Doc, for the scoring harness to sum up:
 DOC_ID = "raredis_doc_id"
 SENT_INDEX = "raredis_sent_index"
 CHAR_OFFSET = "raredis_char_offset"
+CONTEXT = "raredis_context"
 ANNOTATION = "raredis_annotation"
 SPANS_KEY = "raredis_all"
 ANNOTATE_ID = "raredis_annotate_id"

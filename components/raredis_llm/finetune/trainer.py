@@ -17,11 +17,10 @@ marked (``stopped_by_time`` in the metadata and the adapter record, a warning in
 
 import logging
 import math
-import random
 import shutil
 import statistics
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional, Sequence
 
@@ -33,6 +32,7 @@ from ..models.engine import Constraint
 from ..models.transformers_engine import TransformersEngine
 from ..ner.budget import answer_budget
 from ..ner.finetuned import ADAPTER_INFO, STOP, adapter_info
+from ..train_state import STATE_FILE, TrainerState, rng_state, set_rng_state, set_seed
 from ..util import file_sha256, read_json, seeded_sample, write_dir, write_json
 from .data import Feature, collate, encode_records, plan_batches
 from .instructions import read_jsonl
@@ -43,61 +43,6 @@ from .metrics import span_prf
 from .settings import FinetuneSetup
 
 logger = logging.getLogger(__name__)
-
-STATE_FILE = "trainer_state.json"
-
-
-@dataclass
-class TrainerState:
-    step: int = 0
-    epoch: int = 0
-    #: micro-batches of the current epoch already consumed
-    batch_in_epoch: int = 0
-    elapsed_s: float = 0.0
-    best_metric: Optional[float] = None
-    best_step: Optional[int] = None
-    bad_evals: int = 0
-    history: List[Dict[str, Any]] = field(default_factory=list)
-    step_times: List[float] = field(default_factory=list)
-    train_losses: List[List[float]] = field(default_factory=list)
-    sessions: int = 0
-    stop_reason: Optional[str] = None
-
-
-def set_seed(seed: int) -> None:
-    random.seed(seed)
-    torch.manual_seed(seed)
-    try:
-        import numpy as np
-
-        np.random.seed(seed)
-    except ImportError:  # pragma: no cover
-        pass
-
-
-def _rng_state() -> Dict[str, Any]:
-    state: Dict[str, Any] = {"python": random.getstate(), "torch": torch.get_rng_state()}
-    try:
-        import numpy as np
-
-        state["numpy"] = np.random.get_state()
-    except ImportError:  # pragma: no cover
-        pass
-    if torch.cuda.is_available():
-        state["cuda"] = torch.cuda.get_rng_state_all()
-    return state
-
-
-def _set_rng_state(state: Dict[str, Any]) -> None:
-    random.setstate(state["python"])
-    torch.set_rng_state(state["torch"])
-    if "numpy" in state:
-        import numpy as np
-
-        np.random.set_state(state["numpy"])
-    if "cuda" in state and torch.cuda.is_available():
-        torch.cuda.set_rng_state_all(state["cuda"])
-
 
 class LoraTrainer:
     """Fine-tunes a LoRA adapter on instruction records (see the module docstring)."""
@@ -242,7 +187,7 @@ class LoraTrainer:
             write_json(self._adapter_info(), tmp / "adapter" / ADAPTER_INFO)
             torch.save(self.optimizer.state_dict(), tmp / "optimizer.pt")
             torch.save(scheduler.state_dict(), tmp / "scheduler.pt")
-            torch.save(_rng_state(), tmp / "rng.pt")
+            torch.save(rng_state(), tmp / "rng.pt")
             write_json(asdict(state), tmp / STATE_FILE)
 
         write_dir(self.out / "checkpoint", write)
@@ -263,7 +208,7 @@ class LoraTrainer:
             state = TrainerState(**read_json(ckpt / STATE_FILE))
             self.optimizer.load_state_dict(torch.load(ckpt / "optimizer.pt", weights_only=False))
             scheduler.load_state_dict(torch.load(ckpt / "scheduler.pt", weights_only=False))
-            _set_rng_state(torch.load(ckpt / "rng.pt", weights_only=False))
+            set_rng_state(torch.load(ckpt / "rng.pt", weights_only=False))
             state.stop_reason = None
             self.log(f"Resuming from {ckpt} at step {state.step} (epoch {state.epoch})")
         elif resume is False and ckpt.exists():

@@ -13,6 +13,10 @@ Docs (``nlp.pipe``, order kept), then ``score_docs`` compares ``doc.ents``:
 each in both label views of ``labels.VIEWS`` ("5type"; "4type" = SKINRAREDISEASE merged
 into RAREDISEASE on gold and predictions alike). Scores are fractions in [0, 1]. The
 per-sentence record (``units.py``) goes into the metrics too, for intervals and pairing.
+
+The gold ``doc.ents`` are those of the converted corpus, or another projection of the
+stored annotation (``gold_projections``, see ``corpus/project.py``): the first one is
+the main score, the others are added under ``"gold_projections"``.
 """
 
 import datetime as _dt
@@ -31,6 +35,7 @@ from spacy.training import Example
 
 from .. import __version__
 from ..corpus import schema
+from ..corpus.docs import reproject
 from ..labels import LABELS, VIEWS, labels_for, map_label
 from ..util import seeded_sample, write_text
 from . import speed
@@ -45,8 +50,9 @@ from .spans import (
 from .units import SCORE_KEYS, build_units, sentence_key
 
 DEFAULT_VIEWS: Tuple[str, ...] = tuple(VIEWS)
-#: Doc metadata handed to the pipeline with ``input_mode="tokens"``.
-PASS_THROUGH_KEYS = (schema.DOC_ID, schema.SENT_INDEX, schema.CHAR_OFFSET)
+#: Doc metadata handed to the pipeline with ``input_mode="tokens"`` or ``"text_meta"``.
+PASS_THROUGH_KEYS = (schema.DOC_ID, schema.SENT_INDEX, schema.CHAR_OFFSET, schema.CONTEXT)
+INPUT_MODES = ("text", "tokens", "text_meta")
 SAMPLER = "raredis_llm.util.seeded_sample"
 
 
@@ -73,20 +79,24 @@ def sample_docs(docs: Sequence[Doc], n_docs: Optional[int], seed: int = 0) -> Tu
 
 
 def pipeline_inputs(nlp: Language, gold_docs: Sequence[Doc], input_mode: str = "text") -> list:
-    """What ``nlp.pipe`` gets: the texts, or (``"tokens"``) unannotated Docs with the gold
-    tokens and the gold Doc's id, sentence index and offset in ``user_data``."""
+    """What ``nlp.pipe`` gets: the texts; (``"tokens"``) unannotated Docs with the gold
+    tokens and the gold Doc's id, sentence index, offset and context in ``user_data``; or
+    (``"text_meta"``) the pipeline's own tokens with that ``user_data``."""
     if input_mode == "text":
         return [d.text for d in gold_docs]
-    if input_mode == "tokens":
+    if input_mode in ("tokens", "text_meta"):
         out = []
         for d in gold_docs:
-            doc = Doc(nlp.vocab, words=[t.text for t in d], spaces=[bool(t.whitespace_) for t in d])
+            if input_mode == "tokens":
+                doc = Doc(nlp.vocab, words=[t.text for t in d], spaces=[bool(t.whitespace_) for t in d])
+            else:
+                doc = nlp.make_doc(d.text)
             for key in PASS_THROUGH_KEYS:
                 if key in d.user_data:
                     doc.user_data[key] = d.user_data[key]
             out.append(doc)
         return out
-    raise ValueError(f"input_mode must be 'text' or 'tokens', not {input_mode!r}")
+    raise ValueError(f"input_mode must be one of {INPUT_MODES}, not {input_mode!r}")
 
 
 def _spacy_scores(pred_docs: Sequence[Doc], gold_docs: Sequence[Doc], view: str) -> dict:
@@ -223,15 +233,26 @@ def metrics_record(
     speed_stats: Optional[dict] = None,
     price_prompt_1k: float = 0.0,
     price_completion_1k: float = 0.0,
+    gold_projections: Sequence[str] = (),
 ) -> Tuple[dict, List[dict]]:
     """Score predictions and gather everything a metrics file holds: ``(metrics, error_docs)``.
 
     ``indices`` are the corpus positions of ``gold_docs`` (the sample); they name Docs
-    that have no document id and are recorded with the seed.
+    that have no document id and are recorded with the seed. ``gold_projections`` name
+    the gold ``doc.ents`` (``corpus/project.py``): the first is scored as the main gold,
+    the others go under ``"gold_projections"`` (empty: ``doc.ents`` as converted).
     """
     gold_docs = list(gold_docs)
+    converted = gold_projection_of(gold_docs)
+    if gold_projections and gold_projections[0] != converted:
+        gold_docs = [reproject(d, gold_projections[0]) for d in gold_docs]
     keys = [sentence_key(g, i if indices is None else indices[i]) for i, g in enumerate(gold_docs)]
     scores, error_docs = score_docs(pred_docs, gold_docs, views=views, max_samples=max_samples, seed=seed, keys=keys)
+    extra = {}
+    for name in gold_projections[1:]:
+        other = [reproject(d, name) for d in gold_docs]
+        other_scores = score_docs(pred_docs, other, views=views, errors=False, keys=keys)[0]
+        extra[name] = {k: v for k, v in other_scores.items() if k != "units"}
     first = next(iter(scores["views"].values()))["spacy"]
     n_total = n_docs_total if n_docs_total is not None else len(gold_docs)
     metrics = {
@@ -240,6 +261,7 @@ def metrics_record(
         "corpus": corpus,
         "pipeline": list(pipeline),
         "input_mode": input_mode,
+        "gold_projection": gold_projections[0] if gold_projections else converted,
         "n_docs": len(gold_docs),
         "n_docs_total": n_total,
         "seed": seed,
@@ -250,6 +272,7 @@ def metrics_record(
         "versions": {"raredis_llm": __version__, "spacy": spacy.__version__},
         "ents_p": first["ents_p"], "ents_r": first["ents_r"], "ents_f": first["ents_f"],
         **scores,
+        "gold_projections": extra,
         "speed": speed_stats or {},
         "llm_usage": speed.sum_usage(pred_docs, price_prompt_1k, price_completion_1k),
         "parse": speed.sum_parse_stats(pred_docs),
@@ -278,6 +301,7 @@ def evaluate(
     output: Optional[Union[str, Path]] = None,
     errors_output: Optional[Union[str, Path]] = None,
     progress: bool = False,
+    gold_projections: Sequence[str] = (),
 ) -> dict:
     """Run ``nlp`` on the gold Docs' texts and score it (see the module docstring).
 
@@ -301,11 +325,18 @@ def evaluate(
     metrics, error_docs = metrics_record(
         pred_docs, gold_docs, system, model=model, corpus=corpus, pipeline=nlp.pipe_names, input_mode=input_mode,
         views=views, max_samples=max_samples, seed=seed, indices=indices, n_docs_total=n_docs_total,
-        speed_stats=speed_stats, price_prompt_1k=price_prompt_1k, price_completion_1k=price_completion_1k)
+        speed_stats=speed_stats, price_prompt_1k=price_prompt_1k, price_completion_1k=price_completion_1k,
+        gold_projections=gold_projections)
     metrics["warnings"] = pipeline_warnings(nlp)
     if output is not None:
         write_metrics(metrics, output, error_docs, errors_output)
     return metrics
+
+
+def gold_projection_of(docs: Sequence[Doc]) -> Optional[str]:
+    """The projection the converter used for these Docs' ``doc.ents`` (None if unknown)."""
+    names = {d.user_data.get(schema.ANNOTATION, {}).get("projection_name") for d in docs}
+    return names.pop() if len(names) == 1 else None
 
 
 def pipeline_warnings(nlp: Language) -> List[str]:

@@ -256,16 +256,18 @@ def evaluate_predictions(
     max_samples: int = 20,
     output: Optional[Union[str, Path]] = None,
     errors_output: Optional[Union[str, Path]] = None,
+    gold_projections: Sequence[str] = (),
 ) -> dict:
     """Score outside predictions on all gold Docs or on the seeded sample of ``n_docs``
-    (the sample every system draws); with ``output``, write the metrics file."""
+    (the sample every system draws), under ``gold_projections`` (see ``metrics_record``);
+    with ``output``, write the metrics file."""
     indices, docs = sample_docs(gold_docs, n_docs, seed)
     start = time.perf_counter()
     preds, stats = read_predictions(predictions, docs, nlp, document_texts(gold_docs), allow_missing)
     metrics, error_docs = metrics_record(
         preds, docs, system, model=str(predictions), corpus=corpus, pipeline=[f"outside:{predictions_kind(predictions)}"],
         max_samples=max_samples, seed=seed, indices=indices, n_docs_total=len(gold_docs),
-        speed_stats={"read_s": round(time.perf_counter() - start, 3)})
+        speed_stats={"read_s": round(time.perf_counter() - start, 3)}, gold_projections=gold_projections)
     metrics["outside"] = stats
     if output is not None:
         write_metrics(metrics, output, error_docs, errors_output)

@@ -1,0 +1,136 @@
+"""Training and inference inputs of the tagger: Docs -> encoded items -> padded batches.
+
+Training items come from converted gold Docs: the text is tokenized by the pipeline's
+tokenizer (the words the component tags at run time), the gold entities (optionally
+re-projected, ``corpus/project.py``) are aligned to those words as spaCy aligns them
+for its own NER (an entity that is not a run of words is a missing value, never a
+wrong label), and each word gets a BIO tag id. Batches are length-bucketed: items are
+shuffled with the seed, cut into chunks, sorted by length within a chunk and grouped
+under a sub-token budget, so padding stays small and the order is reproducible.
+"""
+
+import random
+from dataclasses import dataclass
+from typing import Iterable, List, Optional, Sequence, Tuple
+
+import torch
+from spacy.language import Language
+from spacy.tokens import Doc
+from spacy.training import Example
+
+from ..corpus import schema
+from ..corpus.docs import reproject
+from .alignment import Encoded, Encoder, piece_labels
+from .tags import IGNORE, TagSet
+
+CONTEXT_MODES = ("none", "first_sentence")
+
+
+@dataclass
+class Item:
+    encoded: Encoded
+    #: per word: gold tag id (IGNORE: misaligned, missing or whitespace); None at inference
+    tags: Optional[List[int]] = None
+    piece_tags: Optional[List[int]] = None
+
+    def __len__(self) -> int:
+        return len(self.encoded)
+
+
+def words_of(doc: Doc) -> List[Tuple[int, int]]:
+    return [(t.idx, t.idx + len(t.text)) for t in doc]
+
+
+def context_of(doc: Doc, mode: str) -> Optional[str]:
+    """The context text for ``doc`` (``doc.user_data[CONTEXT]``, the converter's first
+    sentence of the document) or None."""
+    if mode not in CONTEXT_MODES:
+        raise ValueError(f"context must be one of {CONTEXT_MODES}, not {mode!r}")
+    if mode == "none":
+        return None
+    return doc.user_data.get(schema.CONTEXT) or None
+
+
+def gold_items(
+    nlp: Language,
+    docs: Iterable[Doc],
+    encoder: Encoder,
+    tags: TagSet,
+    context: str = "none",
+    projection: Optional[str] = None,
+    all_pieces: bool = False,
+) -> List[Item]:
+    """Encoded training/validation items of gold Docs (see the module docstring)."""
+    items = []
+    for gold in docs:
+        if projection is not None:
+            gold = reproject(gold, projection)
+        pred = nlp.make_doc(gold.text)
+        for ent in gold.ents:  # gold Docs may come with another vocab
+            pred.vocab.strings.add(ent.label_)
+        biluo = Example(pred, gold).get_aligned_ner()
+        word_tags = tags.from_biluo(biluo)
+        for i, tok in enumerate(pred):
+            if tok.is_space:
+                word_tags[i] = IGNORE
+        enc = encoder.encode(gold.text, words_of(pred), context_of(gold, context))
+        word_tags = [t if j >= 0 else IGNORE for t, j in zip(word_tags, enc.word_index)]
+        items.append(Item(enc, word_tags, piece_labels(enc, word_tags, tags) if all_pieces else None))
+    return items
+
+
+def plan_batches(lengths: Sequence[int], max_tokens: int, seed: int, epoch: int, bucket: int = 64,
+                 shuffle: bool = True) -> List[List[int]]:
+    """Index batches whose padded size (``n x longest``) stays within ``max_tokens``."""
+    order = list(range(len(lengths)))
+    if shuffle:
+        random.Random(seed * 1_000_003 + epoch).shuffle(order)
+    batches: List[List[int]] = []
+    for start in range(0, len(order), bucket):
+        chunk = sorted(order[start:start + bucket], key=lambda i: lengths[i])
+        batch: List[int] = []
+        longest = 0
+        for i in chunk:
+            new_longest = max(longest, lengths[i])
+            if batch and new_longest * (len(batch) + 1) > max_tokens:
+                batches.append(batch)
+                batch, new_longest = [], lengths[i]
+            batch.append(i)
+            longest = new_longest
+        if batch:
+            batches.append(batch)
+    if shuffle:
+        random.Random(seed * 7_919 + epoch).shuffle(batches)
+    return batches
+
+
+def collate(items: Sequence[Item], pad_id: int, device=None) -> dict:
+    """Right-padded tensors: input_ids, attention_mask, word_index (-1 -> 0, masked by
+    word_mask), and the gold tags when the items have them."""
+    width = max(len(it) for it in items)
+    n_words = max(1, max(len(it.encoded.word_index) for it in items))
+    b = len(items)
+    input_ids = torch.full((b, width), pad_id, dtype=torch.long)
+    attention = torch.zeros((b, width), dtype=torch.long)
+    word_index = torch.zeros((b, n_words), dtype=torch.long)
+    word_mask = torch.zeros((b, n_words), dtype=torch.bool)
+    labels = torch.full((b, n_words), IGNORE, dtype=torch.long)
+    piece_labels_ = torch.full((b, width), IGNORE, dtype=torch.long)
+    for r, it in enumerate(items):
+        ids = it.encoded.input_ids
+        input_ids[r, :len(ids)] = torch.tensor(ids, dtype=torch.long)
+        attention[r, :len(ids)] = 1
+        wi = it.encoded.word_index
+        if wi:
+            idx = torch.tensor(wi, dtype=torch.long)
+            word_mask[r, :len(wi)] = idx >= 0
+            word_index[r, :len(wi)] = idx.clamp(min=0)
+        if it.tags is not None and it.tags:
+            labels[r, :len(it.tags)] = torch.tensor(it.tags, dtype=torch.long)
+        if it.piece_tags is not None:
+            piece_labels_[r, :len(it.piece_tags)] = torch.tensor(it.piece_tags, dtype=torch.long)
+    out = {"input_ids": input_ids, "attention_mask": attention, "word_index": word_index,
+           "word_mask": word_mask, "labels": labels, "piece_labels": piece_labels_}
+    if device is not None:
+        out = {k: v.to(device) for k, v in out.items()}
+    return out

@@ -1,0 +1,295 @@
+"""Training loop of the LLM tagger: seeded, step-capped, resumable, selected on validation F1.
+
+Layout of the output folder (``training/tagger`` by default)::
+
+    model-best/       spaCy pipeline with the best tagger so far (validation F1)
+    model-last/       spaCy pipeline at the last step
+    checkpoint/       latest resumable state: lora.safetensors, head.safetensors,
+                      optimizer.pt, scheduler.pt, rng.pt, trainer_state.json
+    metadata.json     settings, data, steps, time, best step, validation history, dtype
+
+``train(resume=True)`` continues from ``checkpoint/`` with the same data order (planned
+from the seed per epoch), optimizer, schedule and RNG state; ``session_steps`` ends a
+session early (a checkpoint is written) without changing the schedule. Nothing that decides the
+result depends on the clock: the run stops at ``max_steps`` / ``max_epochs`` or by
+patience on validation F1.
+"""
+
+import logging
+import math
+import shutil
+import statistics
+import time
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any, Callable, Dict, List
+
+import torch
+
+from ..finetune.metadata import environment_info
+from ..models.precision import resolve_dtype_name, resolve_threads
+from ..train_state import STATE_FILE, TrainerState, rng_state, set_rng_state, set_seed
+from ..util import read_json, seeded_sample, write_dir, write_json
+from .data import Item, collate, gold_items, plan_batches
+from .settings import TaggerSetup, build_tagger
+from .tags import IGNORE, TagSet
+
+logger = logging.getLogger(__name__)
+
+def tag_loss(scores: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    """Mean cross-entropy over the labelled positions (IGNORE elsewhere)."""
+    return torch.nn.functional.cross_entropy(scores.reshape(-1, scores.shape[-1]), labels.reshape(-1),
+                                             ignore_index=IGNORE)
+
+
+def span_f1(pred: List[List[tuple]], gold: List[List[tuple]]) -> Dict[str, float]:
+    tp = sum(len(set(p) & set(g)) for p, g in zip(pred, gold))
+    n_pred = sum(len(p) for p in pred)
+    n_gold = sum(len(g) for g in gold)
+    p = tp / n_pred if n_pred else 0.0
+    r = tp / n_gold if n_gold else 0.0
+    return {"p": p, "r": r, "f": 2 * p * r / (p + r) if p + r else 0.0}
+
+
+class TaggerTrainer:
+    """Trains the tagger of a :class:`TaggerSetup` (see the module docstring)."""
+
+    def __init__(self, setup: TaggerSetup, log: Callable[[str], None] = print, progress: bool = True):
+        self.setup = setup
+        self.log = log
+        self.progress = progress
+        self.out = Path(setup.output_dir)
+        self.tags = TagSet(setup.model.labels)
+
+    # ------------------------------------------------------------------ set-up
+    def _build(self) -> None:
+        import spacy
+
+        s = self.setup
+        torch.set_num_threads(resolve_threads(s.training.num_threads))
+        self.model, self.tokenizer = build_tagger(s.model, s.lora, log=self.log)
+        self.nlp = spacy.blank("en")
+        from .alignment import Encoder
+
+        self.encoder = Encoder(self.tokenizer, s.model.word_piece, s.model.max_length)
+        lora = [p for n, p in self.model.named_parameters() if p.requires_grad and "lora_" in n]
+        head = list(self.model.head.parameters())
+        t = s.training
+        self.optimizer = torch.optim.AdamW(
+            [{"params": lora, "lr": t.learning_rate}, {"params": head, "lr": t.head_learning_rate}],
+            weight_decay=t.weight_decay)
+
+    def _load_data(self) -> None:
+        from ..scoring.evaluate import load_gold_docs
+
+        s, t = self.setup, self.setup.training
+        all_pieces = t.subtoken_labels == "all"
+        train_docs = load_gold_docs(s.train_path, self.nlp)
+        self.train_items = gold_items(self.nlp, train_docs, self.encoder, self.tags, s.model.context,
+                                      t.projection, all_pieces)
+        self.val_items: List[Item] = []
+        if s.validation_path:
+            val_docs = load_gold_docs(s.validation_path, self.nlp)
+            keep = seeded_sample(len(val_docs), t.eval_n, t.seed + 1) if t.eval_n > 0 else range(len(val_docs))
+            self.val_items = gold_items(self.nlp, [val_docs[i] for i in keep], self.encoder, self.tags,
+                                        s.model.context, None)
+        self.lengths = [len(it) for it in self.train_items]
+
+    def total_steps(self) -> int:
+        t = self.setup.training
+        per_epoch = len(plan_batches(self.lengths, t.batch_tokens, t.seed, 0))
+        by_epochs = math.ceil(per_epoch * t.max_epochs) if t.max_epochs > 0 else t.max_steps
+        return max(1, min(t.max_steps, by_epochs) if t.max_steps > 0 else by_epochs)
+
+    def _scheduler(self, total: int):
+        from transformers import get_scheduler
+
+        t = self.setup.training
+        name = "constant_with_warmup" if t.scheduler == "constant" else t.scheduler
+        return get_scheduler(name, self.optimizer, num_warmup_steps=min(t.warmup_steps, total),
+                             num_training_steps=total)
+
+    # ------------------------------------------------------------------ steps
+    def batch_loss(self, items: List[Item]) -> torch.Tensor:
+        batch = collate(items, self.tokenizer.pad_token_id, self.model.device)
+        if self.setup.training.subtoken_labels == "all":
+            hidden = self.model.encode(batch["input_ids"], batch["attention_mask"])
+            return tag_loss(self.model.head(hidden.float()), batch["piece_labels"])
+        scores = self.model(batch["input_ids"], batch["attention_mask"], batch["word_index"])
+        return tag_loss(scores, batch["labels"])
+
+    @torch.no_grad()
+    def evaluate(self) -> Dict[str, Any]:
+        """Word-span F1 on the validation items (exact spans and labels)."""
+        from .predict import predict_items
+
+        start = time.perf_counter()
+        self.model.eval()
+        try:
+            pred = predict_items(self.model, self.tokenizer, self.tags, self.val_items,
+                                 self.setup.training.batch_tokens)
+        finally:
+            self.model.train()
+        gold = [self.tags.spans([0 if t == IGNORE else t for t in it.tags]) for it in self.val_items]
+        out = span_f1(pred, gold)
+        return {"val_p": out["p"], "val_r": out["r"], "val_f": out["f"],
+                "eval_seconds": time.perf_counter() - start}
+
+    # ------------------------------------------------------------------ saving
+    def save_pipeline(self, target: Path) -> None:
+        from .component import make_pipeline
+
+        def write(tmp: Path) -> None:
+            nlp = make_pipeline(self.setup.model, self.model, self.tokenizer, self.setup.lora)
+            nlp.to_disk(tmp)
+
+        write_dir(target, write)
+
+    def save_checkpoint(self, state: TrainerState, scheduler) -> None:
+        from .component import save_weights
+
+        def write(tmp: Path) -> None:
+            save_weights(self.model, tmp)
+            torch.save(self.optimizer.state_dict(), tmp / "optimizer.pt")
+            torch.save(scheduler.state_dict(), tmp / "scheduler.pt")
+            torch.save(rng_state(), tmp / "rng.pt")
+            write_json(asdict(state), tmp / STATE_FILE)
+
+        write_dir(self.out / "checkpoint", write)
+
+    # ------------------------------------------------------------------ main loop
+    def train(self, resume: bool = True, session_steps: int = 0) -> Dict[str, Any]:
+        from .component import load_weights
+
+        s, t = self.setup, self.setup.training
+        self.out.mkdir(parents=True, exist_ok=True)
+        ckpt = self.out / "checkpoint"
+        resuming = resume and (ckpt / STATE_FILE).exists()
+        set_seed(t.seed)
+        self._build()
+        self._load_data()
+        total = self.total_steps()
+        scheduler = self._scheduler(total)
+        state = TrainerState()
+        if resuming:
+            state = TrainerState(**read_json(ckpt / STATE_FILE))
+            load_weights(self.model, ckpt)
+            self.optimizer.load_state_dict(torch.load(ckpt / "optimizer.pt", weights_only=False))
+            scheduler.load_state_dict(torch.load(ckpt / "scheduler.pt", weights_only=False))
+            set_rng_state(torch.load(ckpt / "rng.pt", weights_only=False))
+            state.stop_reason = None
+            self.log(f"Resuming from {ckpt} at step {state.step} (epoch {state.epoch})")
+        elif not resume and ckpt.exists():
+            shutil.rmtree(ckpt)
+        state.sessions += 1
+        n_train = sum(p.numel() for p in self.model.parameters() if p.requires_grad)
+        self.log(f"Training tagger on {s.model.base_model} ({self.model.num_layers} layers, LoRA from "
+                 f"{self.model.lora_from}, {s.model.attention}, {n_train:,} trainable parameters, "
+                 f"{self.model.dtype}) on {len(self.train_items)} sentences, {total} steps at most, "
+                 f"{t.batch_tokens} sub-tokens per batch, {torch.get_num_threads()} threads")
+        session_start = time.perf_counter()
+        base_elapsed = state.elapsed_s
+        bar = None
+        if self.progress:
+            from tqdm import tqdm
+
+            bar = tqdm(total=total, initial=state.step, desc="tagger", unit="step", dynamic_ncols=True)
+        batches = plan_batches(self.lengths, t.batch_tokens, t.seed, state.epoch)
+        recent: List[float] = []
+        first_step = state.step
+        self.model.train()
+        try:
+            while state.step < total:
+                if session_steps > 0 and state.step - first_step >= session_steps:
+                    state.stop_reason = "session_steps"
+                    break
+                if state.batch_in_epoch >= len(batches):
+                    state.epoch += 1
+                    state.batch_in_epoch = 0
+                    batches = plan_batches(self.lengths, t.batch_tokens, t.seed, state.epoch)
+                step_start = time.perf_counter()
+                items = [self.train_items[i] for i in batches[state.batch_in_epoch]]
+                state.batch_in_epoch += 1
+                loss = self.batch_loss(items)
+                loss.backward()
+                if t.max_grad_norm > 0:
+                    torch.nn.utils.clip_grad_norm_(
+                        [p for p in self.model.parameters() if p.requires_grad], t.max_grad_norm)
+                self.optimizer.step()
+                scheduler.step()
+                self.optimizer.zero_grad(set_to_none=True)
+                state.step += 1
+                step_s = time.perf_counter() - step_start
+                value = float(loss.detach())
+                state.step_times.append(round(step_s, 3))
+                state.train_losses.append([state.step, round(value, 5)])
+                recent = (recent + [value])[-20:]
+                if bar is not None:
+                    bar.update(1)
+                    bar.set_postfix(loss=f"{statistics.mean(recent):.4f}", s_step=f"{step_s:.1f}", refresh=False)
+                last = state.step == total
+                if self.val_items and t.eval_every > 0 and (state.step % t.eval_every == 0 or last):
+                    if self._evaluate_and_track(state, bar):
+                        break
+                if t.checkpoint_every > 0 and (state.step % t.checkpoint_every == 0 or last):
+                    state.elapsed_s = base_elapsed + time.perf_counter() - session_start
+                    self.save_checkpoint(state, scheduler)
+            else:
+                state.stop_reason = "max_steps" if total == t.max_steps else "max_epochs"
+        finally:
+            if bar is not None:
+                bar.close()
+        state.elapsed_s = base_elapsed + time.perf_counter() - session_start
+        self.save_checkpoint(state, scheduler)
+        self.save_pipeline(self.out / "model-last")
+        if not self.val_items or not (self.out / "model-best").exists():
+            self.save_pipeline(self.out / "model-best")
+            state.best_step = state.best_step or state.step
+        meta = self.write_metadata(state, total)
+        self.log(f"Stopped after {state.step} steps ({state.stop_reason}), {state.elapsed_s / 60:.1f} min; "
+                 f"best step {state.best_step}, validation F1 {state.best_metric}")
+        return meta
+
+    def _evaluate_and_track(self, state: TrainerState, bar) -> bool:
+        result = self.evaluate()
+        result["step"] = state.step
+        result["train_loss"] = statistics.mean(l for _, l in state.train_losses[-20:])
+        state.history.append(result)
+        improved = state.best_metric is None or result["val_f"] > state.best_metric
+        if improved:
+            state.best_metric, state.best_step, state.bad_evals = result["val_f"], state.step, 0
+            self.save_pipeline(self.out / "model-best")
+        else:
+            state.bad_evals += 1
+        msg = (f"step {state.step}: val P {result['val_p']:.4f} R {result['val_r']:.4f} F {result['val_f']:.4f} "
+               f"loss {result['train_loss']:.4f} ({result['eval_seconds']:.0f} s){' *best*' if improved else ''}")
+        (bar.write if bar is not None else self.log)(msg)
+        patience = self.setup.training.patience
+        if patience > 0 and state.bad_evals >= patience:
+            state.stop_reason = "early_stopping"
+            return True
+        return False
+
+    def write_metadata(self, state: TrainerState, total: int) -> Dict[str, Any]:
+        s = self.setup
+        dtype, reason = resolve_dtype_name(s.model.dtype, str(self.model.device))
+        times = state.step_times
+        meta = {
+            "base_model": s.model.base_model,
+            "model": s.model.to_dict(),
+            "lora": s.lora.to_dict(),
+            "training": s.training.to_dict(),
+            "data": {"train": s.train_path, "validation": s.validation_path,
+                     "train_sentences": len(self.train_items), "validation_sentences": len(self.val_items)},
+            "steps": state.step, "total_steps": total, "epochs": state.epoch,
+            "stop_reason": state.stop_reason, "best_step": state.best_step, "best_val_f": state.best_metric,
+            "elapsed_s": round(state.elapsed_s, 1), "sessions": state.sessions,
+            "mean_step_s": round(statistics.mean(times), 3) if times else None,
+            "history": state.history,
+            "train_losses": state.train_losses,
+            "dtype": {"name": dtype, "reason": reason},
+            "environment": environment_info(),
+            "config": s.config_text,
+        }
+        write_json(meta, self.out / "metadata.json")
+        return meta

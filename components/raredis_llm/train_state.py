@@ -1,0 +1,65 @@
+"""What a resumable training run keeps between sessions, shared by the LoRA fine-tuner
+(``finetune/trainer.py``) and the tagger trainer (``tagger/trainer.py``): step and epoch
+counters, the best validation metric, history, and the random number generators' state.
+"""
+
+import random
+from dataclasses import dataclass, field
+from typing import Any, Dict, List, Optional
+
+import torch
+
+#: the state's file name inside a checkpoint folder
+STATE_FILE = "trainer_state.json"
+
+
+@dataclass
+class TrainerState:
+    step: int = 0
+    epoch: int = 0
+    #: micro-batches of the current epoch already consumed
+    batch_in_epoch: int = 0
+    elapsed_s: float = 0.0
+    best_metric: Optional[float] = None
+    best_step: Optional[int] = None
+    bad_evals: int = 0
+    history: List[Dict[str, Any]] = field(default_factory=list)
+    step_times: List[float] = field(default_factory=list)
+    train_losses: List[List[float]] = field(default_factory=list)
+    sessions: int = 0
+    stop_reason: Optional[str] = None
+
+
+def set_seed(seed: int) -> None:
+    random.seed(seed)
+    torch.manual_seed(seed)
+    try:
+        import numpy as np
+
+        np.random.seed(seed)
+    except ImportError:  # pragma: no cover
+        pass
+
+
+def rng_state() -> Dict[str, Any]:
+    state: Dict[str, Any] = {"python": random.getstate(), "torch": torch.get_rng_state()}
+    try:
+        import numpy as np
+
+        state["numpy"] = np.random.get_state()
+    except ImportError:  # pragma: no cover
+        pass
+    if torch.cuda.is_available():
+        state["cuda"] = torch.cuda.get_rng_state_all()
+    return state
+
+
+def set_rng_state(state: Dict[str, Any]) -> None:
+    random.setstate(state["python"])
+    torch.set_rng_state(state["torch"])
+    if "numpy" in state:
+        import numpy as np
+
+        np.random.set_state(state["numpy"])
+    if "cuda" in state and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda"])

@@ -1,0 +1,74 @@
+"""A tiny real training run of the tagger (Gemma 3 270M, two layers, a handful of
+sentences): the loss goes down, the run resumes, and the saved pipeline round-trips
+through to_disk / from_disk / spacy.load with identical predictions."""
+
+import json
+from pathlib import Path
+
+import pytest
+import spacy
+
+from raredis_llm.corpus import schema
+from raredis_llm.tagger.settings import load_setup
+from raredis_llm.tagger.trainer import TaggerTrainer
+
+CONFIG = Path(__file__).resolve().parents[2] / "configs" / "tagger_cpu.cfg"
+
+
+def _setup(corpus: Path, output: Path, **training):
+    overrides = {
+        "paths.train": str(corpus / "train.spacy"), "paths.validation": str(corpus / "validation.spacy"),
+        "paths.output": str(output), "model.num_layers": 2, "model.lora_from": 0,
+        "model.bidirectional_from": 0, "model.context": "first_sentence",
+        "lora.r": 4, "lora.alpha": 8, "training.max_steps": 16, "training.batch_tokens": 160,
+        "training.learning_rate": 0.005, "training.head_learning_rate": 0.03, "training.warmup_steps": 2,
+        "training.eval_every": 8, "training.eval_n": 0, "training.checkpoint_every": 8,
+    }
+    overrides.update({f"training.{k}": v for k, v in training.items()})
+    return load_setup(CONFIG, overrides)
+
+
+def _ents(docs):
+    return [[(e.start_char, e.end_char, e.label_) for e in d.ents] for d in docs]
+
+
+@pytest.mark.slow
+def test_training_lowers_the_loss_and_the_pipeline_round_trips(tiny_corpus, tagger_docs, tmp_path):
+    out = tmp_path / "tagger"
+    meta = TaggerTrainer(_setup(tiny_corpus, out), progress=False, log=lambda *_: None).train(resume=False)
+    losses = [loss for _, loss in meta["train_losses"]]
+    assert meta["steps"] == 16 and len(losses) == 16
+    assert sum(losses[-4:]) / 4 < 0.6 * sum(losses[:4]) / 4
+    assert meta["best_step"] in (8, 16) and [h["step"] for h in meta["history"]] == [8, 16]
+    for name in ("model-best", "model-last"):
+        cfg = json.loads((out / name / "raredis_llm_tagger" / "cfg.json").read_text())
+        assert cfg["model"]["base_model"] == "offline:gemma-3-270m"  # a reference, never the weights
+        assert not list((out / name).rglob("model.safetensors"))
+
+    texts = [d.text for d in tagger_docs()] + ["Fabry disease is rare. Fever and pain are common."]
+    nlp = spacy.load(out / "model-last")
+    first = _ents(nlp.pipe(texts))
+    assert any(first)  # it learned something from six sentences
+    nlp.to_disk(tmp_path / "again")
+    second = _ents(spacy.load(tmp_path / "again").pipe(texts))
+    assert first == second
+    # the component reads the context the converter stores on sentence Docs, else the
+    # Doc's own first sentence
+    tagger = nlp.get_pipe("raredis_llm_tagger")
+    doc = nlp.make_doc(texts[-1])
+    assert [u[2] for u in tagger._units(doc)] == ["Fabry disease is rare."] * 2
+    doc.user_data[schema.CONTEXT] = texts[0]
+    assert [u[2] for u in tagger._units(doc)] == [texts[0]] * 2
+
+
+@pytest.mark.slow
+def test_an_interrupted_run_resumes_to_the_same_model(tiny_corpus, tmp_path):
+    full = TaggerTrainer(_setup(tiny_corpus, tmp_path / "full", max_steps=8, eval_every=0, checkpoint_every=4),
+                         progress=False, log=lambda *_: None).train(resume=False)
+    part = tmp_path / "part"
+    setup = _setup(tiny_corpus, part, max_steps=8, eval_every=0, checkpoint_every=4)
+    stopped = TaggerTrainer(setup, progress=False, log=lambda *_: None).train(resume=False, session_steps=3)
+    assert stopped["steps"] == 3 and stopped["stop_reason"] == "session_steps"
+    resumed = TaggerTrainer(setup, progress=False, log=lambda *_: None).train(resume=True)
+    assert resumed["sessions"] == 2 and resumed["steps"] == 8
+    assert [l for _, l in resumed["train_losses"]] == pytest.approx([l for _, l in full["train_losses"]], rel=1e-3)
