@@ -7,5 +7,5 @@ Importing this package registers the factory and the registered functions (insta
 the entry points do it without an import).
 """
 
-from raredis_llm.knowledge import dictionary  # noqa: F401
+from raredis_llm.knowledge import dictionary, features, retrieval  # noqa: F401
 from raredis_llm.knowledge.kb import KnowledgeBase  # noqa: F401

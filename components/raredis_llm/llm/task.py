@@ -296,7 +296,7 @@ class RareDisNERTask:
             return ""
         annotated = bool(self._retriever is not None and self._retriever.annotated)
         inline = get_format("inline")
-        items = [{"text": p["text"], "doc_id": p.get("doc_id"), "score": p.get("score"),
+        items = [{**p, "text": p["text"], "doc_id": p.get("doc_id"), "score": p.get("score"),
                   "answer": inline.render(p["text"], self.map_spans(p["spans"])) if annotated else ""}
                  for p in passages]
         return self._env.from_string(self._context_template).render(passages=items).strip()
@@ -400,14 +400,14 @@ class RareDisNERTask:
                         self._examples.kind, len(self._examples.pool or []), len(docs),
                         time.time() - start)
         if self._retriever is not None:
-            if knowledge_base is None:
+            if knowledge_base is None and getattr(self._retriever, "needs_documents", True):
                 raise ValueError(
                     "raredis.NER.v1 has a retriever but no knowledge base: add "
                     "[initialize.components.llm.knowledge_base] with @readers = "
                     "\"spacy.Corpus.v1\" and path = ${paths.train_docs} (training documents)"
                 )
             start = time.time()
-            self._retriever.initialize(_reference_docs(knowledge_base(nlp)))
+            self._retriever.initialize(_reference_docs(knowledge_base(nlp)) if knowledge_base else [])
             logger.info("raredis.NER.v1: knowledge base of %d chunks in %.1fs",
                         len(self._retriever.chunks or []), time.time() - start)
 
@@ -491,7 +491,8 @@ def make_raredis_ner_task(
     output_format: ``"inline"``, ``"json"`` or ``"bio"``.
     examples: a few-shot selector (``raredis.RandomExamples.v1``, ``raredis.KNNExamples.v1``,
         ``raredis.ClusterExamples.v1``); None for zero-shot.
-    retriever: ``raredis.Retriever.v1`` for retrieval-augmented prompts; None for none.
+    retriever: ``raredis.Retriever.v1`` (training-document chunks) or
+        ``raredis.KBRetriever.v1`` (knowledge-base entries) for retrieval-augmented prompts.
     label_map: gold/answer label -> task label (default: SKINRAREDISEASE -> RAREDISEASE
         when only RAREDISEASE is a task label); labels mapped to nothing are dropped from
         examples and count as ``bad_label`` in answers.
@@ -511,7 +512,7 @@ def make_raredis_ner_task(
         labels=labels_list,
         definitions=load_definitions(definitions, labels_list),
         template=read_template(template, DEFAULT_TEMPLATE),
-        context_template=read_template(context_template, DEFAULT_CONTEXT_TEMPLATE),
+        context_template=read_template(context_template, getattr(retriever, "default_context_template", DEFAULT_CONTEXT_TEMPLATE)),
         output_format=output_format,
         examples=examples,
         retriever=retriever,
