@@ -17,7 +17,7 @@ def test_singular(word, expected):
 @pytest.mark.parametrize("token, keys", [
     ("Ehlers-Danlos", ["ehler", "danlos"]), ("Sjögren", ["sjogren"]), ("'s", []), ("\u2019s", []),
     ("ALS", ["ALS"]), ("Als", ["als"]), ("COVID-19", ["COVID", "19"]), ("\n", []), ("-", []),
-    ("and/or", ["and", "or"]), ("type\u20131", ["type", "1"])])
+    ("and/or", ["and", "or"]), ("type\u20131", ["type", "1"]), ("1B.", ["1b"]), (".", ["."])])
 def test_token_keys(token, keys):
     assert token_keys(token) == keys
 

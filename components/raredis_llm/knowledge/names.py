@@ -23,6 +23,7 @@ _IRREGULAR = {"feet": "foot", "teeth": "tooth", "children": "child", "women": "w
               "metastases": "metastasis", "diagnoses": "diagnosis", "fungi": "fungus",
               "phalanges": "phalanx", "vertebrae": "vertebra", "lipomata": "lipoma"}
 _KEEP_S = ("ss", "us", "is", "ys", "os")
+_EDGE_PUNCT = ".,;:"
 _ACRONYM_MAX = 5
 _TRAILING_NUMBER = re.compile(r"\s*,?\s+(?:type\s+)?(?:\d+[A-Za-z]?|[IVX]+[A-Za-z]?|[A-Z])$")
 _SYNDROME = re.compile(r"\b(syndrome|disease)\b", re.IGNORECASE)
@@ -54,6 +55,8 @@ def token_keys(text: str) -> List[str]:
         return []
     out = []
     for piece in _SPLIT.split(text):
+        if any(c.isalnum() for c in piece):
+            piece = piece.strip(_EDGE_PUNCT)  # "1B." at a sentence end is one token
         if not piece:
             continue
         if is_acronym(piece):
