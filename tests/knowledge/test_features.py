@@ -1,0 +1,104 @@
+"""Knowledge features for the supervised taggers (cnn_kb.cfg / trf_kb.cfg)."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import spacy
+from spacy.tokens import DocBin, Span
+from spacy.util import load_config, load_model_from_config
+
+import raredis_llm.baselines  # noqa: F401
+import raredis_llm.knowledge  # noqa: F401
+from raredis_llm.knowledge.dictionary import GROUP_LABELS
+from raredis_llm.knowledge.features import feature_matrix, knowledge_features, tok2vec_with_knowledge
+
+ROOT = Path(__file__).resolve().parents[2]
+CONFIGS = ROOT / "configs"
+#: what a _kb config may add to or change in its base config
+KNOWLEDGE_KEYS = ("components.raredis_dictionary.", "components.ner.model.tok2vec.",
+                  "initialize.components.raredis_dictionary.", "paths.kb", "nlp.pipeline",
+                  "training.annotating_components")
+
+
+def _flatten(cfg, prefix=""):
+    out = {}
+    for key, value in cfg.items():
+        if isinstance(value, dict):
+            out.update(_flatten(value, f"{prefix}{key}."))
+        else:
+            out[f"{prefix}{key}"] = value
+    return out
+
+
+def test_feature_matrix_marks_begin_and_inside_per_label():
+    nlp = spacy.blank("en")
+    doc = nlp("Fabry disease causes burning pain .")
+    doc.spans["raredis_kb"] = [Span(doc, 0, 2, "orphanet_disease"), Span(doc, 4, 5, "hpo_phenotype"),
+                               Span(doc, 3, 4, "unknown_label")]
+    out = feature_matrix(doc, "raredis_kb", GROUP_LABELS)
+    assert out.shape == (6, 10) and out.dtype == np.float32
+    assert out[0].tolist() == [1, 0] + [0] * 8 and out[1].tolist() == [0, 1] + [0] * 8
+    assert out[4, 8] == 1 and out[4].sum() == 1
+    assert out[[2, 3, 5]].sum() == 0
+    assert feature_matrix(nlp("no spans"), "raredis_kb", GROUP_LABELS).sum() == 0
+
+
+def test_concatenated_to_the_tok2vec_output():
+    from thinc.api import chain, list2array  # noqa: F401
+    from spacy.ml.models import build_hash_embed_cnn_tok2vec
+
+    tok2vec = build_hash_embed_cnn_tok2vec(width=16, depth=1, embed_size=100, window_size=1, maxout_pieces=2,
+                                           subword_features=True, pretrained_vectors=None)
+    model = tok2vec_with_knowledge(tok2vec, knowledge_features())
+    assert model.get_dim("nO") == 16 + 10
+    nlp = spacy.blank("en")
+    doc = nlp("Fabry disease")
+    doc.spans["raredis_kb"] = [Span(doc, 0, 2, "orphanet_disease")]
+    model.initialize(X=[doc])
+    out, backprop = model([doc], is_train=True)
+    assert out[0].shape == (2, 26) and out[0][0, 16] == 1 and out[0][1, 17] == 1
+    backprop([np.ones_like(out[0])])  # gradients reach the tok2vec; the features have none
+
+
+@pytest.mark.parametrize("name", ["cnn", "trf"])
+def test_kb_config_is_the_base_config_plus_knowledge(name):
+    base = _flatten(load_config(CONFIGS / f"{name}.cfg"))
+    kb = _flatten(load_config(CONFIGS / f"{name}_kb.cfg"))
+    changed = {k for k in set(base) | set(kb) if base.get(k) != kb.get(k)}
+    assert changed and all(k.startswith(KNOWLEDGE_KEYS) for k in changed), sorted(changed)
+    assert kb["nlp.pipeline"][0] == "raredis_dictionary"
+    assert kb["training.annotating_components"] == ["raredis_dictionary"]
+    assert kb["components.raredis_dictionary.write_ents"] is False
+    assert kb["components.ner.model.tok2vec.features.labels"] == list(GROUP_LABELS)
+    nlp = load_model_from_config(load_config(CONFIGS / f"{name}_kb.cfg"), auto_fill=True, validate=True)
+    assert nlp.pipe_names[0] == "raredis_dictionary"
+
+
+@pytest.mark.slow
+def test_cnn_kb_trains_saves_and_loads_offline(tiny_kb_path, tmp_path):
+    nlp = spacy.blank("en")
+    docs = []
+    for text, mentions in [("Fabry disease causes pain and seizures.", [("Fabry disease", "RAREDISEASE"), ("pain", "SYMPTOM"), ("seizures", "SIGN")]),
+                           ("Alport syndrome leads to kidney failure.", [("Alport syndrome", "RAREDISEASE"), ("kidney failure", "DISEASE")]),
+                           ("Fever and blisters were seen.", [("Fever", "SIGN"), ("blisters", "SIGN")])]:
+        doc = nlp.make_doc(text)
+        doc.ents = [doc.char_span(text.index(p), text.index(p) + len(p), label=l) for p, l in mentions]
+        docs.append(doc)
+    DocBin(docs=docs).to_disk(tmp_path / "train.spacy")
+    out = subprocess.run(
+        [sys.executable, "-m", "spacy", "train", str(CONFIGS / "cnn_kb.cfg"), "--output", str(tmp_path / "out"),
+         "--paths.train", str(tmp_path / "train.spacy"), "--paths.dev", str(tmp_path / "train.spacy"),
+         "--paths.kb", str(tiny_kb_path), "--training.max_steps", "4", "--training.eval_frequency", "2"],
+        capture_output=True, text=True, cwd=tmp_path)
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert "Set annotations on update for: ['raredis_dictionary']" in out.stdout
+    trained = spacy.load(tmp_path / "out" / "model-last")
+    assert trained.pipe_names == ["raredis_dictionary", "tok2vec", "ner"]
+    doc = trained("Fabry disease causes pain.")
+    assert [(s.text, s.label_, s.kb_id_) for s in doc.spans["raredis_kb"]] == [
+        ("Fabry disease", "orphanet_disease", "ORPHA:324"), ("pain", "hpo_phenotype", "HP:0012531")]
+    names = [layer.name for layer in trained.get_pipe("ner").model.walk()]
+    assert "knowledge_features" in names
