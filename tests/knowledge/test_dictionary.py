@@ -19,12 +19,8 @@ def nlp(real_kb_path):
     nlp = spacy.blank("en")
     nlp.add_pipe("raredis_dictionary", config={"min_precision": 0.4})
     nlp.config["initialize"]["components"]["raredis_dictionary"] = {"kb": str(real_kb_path)}
-    nlp.initialize(lambda: [Example(NLP_DOC(nlp, d), d) for d in DOCS])
+    nlp.initialize(lambda: [Example(nlp.make_doc(d.text), d) for d in DOCS])
     return nlp
-
-
-def NLP_DOC(nlp, doc):
-    return nlp.make_doc(doc.text)
 
 
 def ents(doc):

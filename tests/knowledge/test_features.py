@@ -15,22 +15,10 @@ import raredis_llm.knowledge  # noqa: F401
 from raredis_llm.knowledge.dictionary import GROUP_LABELS
 from raredis_llm.knowledge.features import feature_matrix, knowledge_features, tok2vec_with_knowledge
 
+from conftest import gold_doc
+
 ROOT = Path(__file__).resolve().parents[2]
 CONFIGS = ROOT / "configs"
-#: what a _kb config may add to or change in its base config
-KNOWLEDGE_KEYS = ("components.raredis_dictionary.", "components.ner.model.tok2vec.",
-                  "initialize.components.raredis_dictionary.", "paths.kb", "nlp.pipeline",
-                  "training.annotating_components")
-
-
-def _flatten(cfg, prefix=""):
-    out = {}
-    for key, value in cfg.items():
-        if isinstance(value, dict):
-            out.update(_flatten(value, f"{prefix}{key}."))
-        else:
-            out[f"{prefix}{key}"] = value
-    return out
 
 
 def test_feature_matrix_marks_begin_and_inside_per_label():
@@ -47,7 +35,6 @@ def test_feature_matrix_marks_begin_and_inside_per_label():
 
 
 def test_concatenated_to_the_tok2vec_output():
-    from thinc.api import chain, list2array  # noqa: F401
     from spacy.ml.models import build_hash_embed_cnn_tok2vec
 
     tok2vec = build_hash_embed_cnn_tok2vec(width=16, depth=1, embed_size=100, window_size=1, maxout_pieces=2,
@@ -65,28 +52,31 @@ def test_concatenated_to_the_tok2vec_output():
 
 @pytest.mark.parametrize("name", ["cnn", "trf"])
 def test_kb_config_is_the_base_config_plus_knowledge(name):
-    base = _flatten(load_config(CONFIGS / f"{name}.cfg"))
-    kb = _flatten(load_config(CONFIGS / f"{name}_kb.cfg"))
-    changed = {k for k in set(base) | set(kb) if base.get(k) != kb.get(k)}
-    assert changed and all(k.startswith(KNOWLEDGE_KEYS) for k in changed), sorted(changed)
-    assert kb["nlp.pipeline"][0] == "raredis_dictionary"
-    assert kb["training.annotating_components"] == ["raredis_dictionary"]
-    assert kb["components.raredis_dictionary.write_ents"] is False
-    assert kb["components.ner.model.tok2vec.features.labels"] == list(GROUP_LABELS)
+    base = load_config(CONFIGS / f"{name}.cfg")
+    kb = load_config(CONFIGS / f"{name}_kb.cfg")
+    assert kb["nlp"]["pipeline"] == ["raredis_dictionary", *base["nlp"]["pipeline"]]
+    assert kb["training"]["annotating_components"] == ["raredis_dictionary"]
+    assert kb["components"]["raredis_dictionary"]["write_ents"] is False
+    wrapper = kb["components"]["ner"]["model"]["tok2vec"]
+    assert wrapper["@architectures"] == "raredis.Tok2VecWithKnowledge.v1"
+    assert wrapper["features"]["labels"] == list(GROUP_LABELS)
+    assert kb["initialize"]["components"]["raredis_dictionary"]["kb"] == "${paths.kb}"
+    # without the knowledge parts, the config is the base config
+    kb["nlp"]["pipeline"] = base["nlp"]["pipeline"]
+    kb["training"]["annotating_components"] = []
+    kb["components"]["ner"]["model"]["tok2vec"] = wrapper["tok2vec"]
+    del kb["components"]["raredis_dictionary"], kb["initialize"]["components"]["raredis_dictionary"]
+    del kb["paths"]["kb"]
+    assert kb == base
     nlp = load_model_from_config(load_config(CONFIGS / f"{name}_kb.cfg"), auto_fill=True, validate=True)
     assert nlp.pipe_names[0] == "raredis_dictionary"
 
 
 @pytest.mark.slow
 def test_cnn_kb_trains_saves_and_loads_offline(tiny_kb_path, tmp_path):
-    nlp = spacy.blank("en")
-    docs = []
-    for text, mentions in [("Fabry disease causes pain and seizures.", [("Fabry disease", "RAREDISEASE"), ("pain", "SYMPTOM"), ("seizures", "SIGN")]),
-                           ("Alport syndrome leads to kidney failure.", [("Alport syndrome", "RAREDISEASE"), ("kidney failure", "DISEASE")]),
-                           ("Fever and blisters were seen.", [("Fever", "SIGN"), ("blisters", "SIGN")])]:
-        doc = nlp.make_doc(text)
-        doc.ents = [doc.char_span(text.index(p), text.index(p) + len(p), label=l) for p, l in mentions]
-        docs.append(doc)
+    docs = [gold_doc("Fabry disease causes pain and seizures.", [("Fabry disease", "RAREDISEASE"), ("pain", "SYMPTOM"), ("seizures", "SIGN")]),
+            gold_doc("Alport syndrome leads to kidney failure.", [("Alport syndrome", "RAREDISEASE"), ("kidney failure", "DISEASE")]),
+            gold_doc("Fever and blisters were seen.", [("Fever", "SIGN"), ("blisters", "SIGN")])]
     DocBin(docs=docs).to_disk(tmp_path / "train.spacy")
     out = subprocess.run(
         [sys.executable, "-m", "spacy", "train", str(CONFIGS / "cnn_kb.cfg"), "--output", str(tmp_path / "out"),

@@ -16,6 +16,8 @@ import raredis_llm.llm  # noqa: F401
 from raredis_llm.knowledge.retrieval import make_kb_retriever
 from raredis_llm.llm.embeddings import SentenceEmbedder
 
+from conftest import gold_doc
+
 ROOT = Path(__file__).resolve().parents[2]
 SEIZURE_DEF = "A seizure is an intermittent abnormality of nervous system physiology"
 RENAL_DEF = "A reduction in the level of performance of the kidneys"
@@ -69,13 +71,8 @@ def load_config(name, kb_path, train_path):
 
 
 def write_train(path):
-    nlp = spacy.blank("en")
-    docs = []
-    for text, mentions in [("Fabry disease causes pain.", [("Fabry disease", "RAREDISEASE"), ("pain", "SYMPTOM")]),
-                           ("Seizures occur in Alport syndrome.", [("Seizures", "SIGN"), ("Alport syndrome", "RAREDISEASE")])]:
-        doc = nlp.make_doc(text)
-        doc.ents = [doc.char_span(text.index(p), text.index(p) + len(p), label=l) for p, l in mentions]
-        docs.append(doc)
+    docs = [gold_doc("Fabry disease causes pain.", [("Fabry disease", "RAREDISEASE"), ("pain", "SYMPTOM")]),
+            gold_doc("Seizures occur in Alport syndrome.", [("Seizures", "SIGN"), ("Alport syndrome", "RAREDISEASE")])]
     DocBin(docs=docs).to_disk(path)
     return path
 

@@ -1,21 +1,8 @@
 """The type mapping learned from gold Docs (hand-made here; the training split in use)."""
 
-import spacy
-
 from raredis_llm.knowledge.typemap import TypeMap
 
-NLP = spacy.blank("en")
-
-
-def gold(text, mentions):
-    doc = NLP.make_doc(text)
-    ents, pos = [], 0
-    for phrase, label in mentions:
-        start = text.index(phrase, pos)
-        pos = start + len(phrase)
-        ents.append(doc.char_span(start, pos, label=label))
-    doc.ents = ents
-    return doc
+from conftest import gold_doc as gold
 
 
 DOCS = [
