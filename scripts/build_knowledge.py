@@ -18,6 +18,7 @@ import typer
 from wasabi import msg
 
 from raredis_llm.knowledge.build import build_embedding_index, build_knowledge_base
+from raredis_llm.knowledge.errors import SourceFileError
 from raredis_llm.knowledge.kb import KnowledgeBase
 from raredis_llm.models.offline import MINILM_ALIAS
 
@@ -38,8 +39,11 @@ def main(
         path = build_embedding_index(KnowledgeBase.load(output), embeddings_model, log=msg.info)
         msg.good(f"Wrote {path} in {time.time() - start:.1f}s")
         return
-    kb = build_knowledge_base(output, obo=obo, hpoa=hpoa,
-                              embeddings_model=embeddings_model if embeddings else None, log=msg.info)
+    try:
+        kb = build_knowledge_base(output, obo=obo, hpoa=hpoa,
+                                  embeddings_model=embeddings_model if embeddings else None, log=msg.info)
+    except (SourceFileError, FileNotFoundError) as err:
+        msg.fail(str(err), exits=1)
     msg.table([[kind, f"{n:,}"] for kind, n in kb.counts().items()], header=["kind", "entries"], divider=True)
     msg.good(f"{output}: {len(kb):,} entries, {kb.meta['n_synonyms']:,} synonyms, "
              f"sha256 {kb.checksum}, built in {time.time() - start:.1f}s")
