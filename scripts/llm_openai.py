@@ -38,10 +38,16 @@ def main(
     seed: int = typer.Option(0, "--seed"),
     n_clusters: int = typer.Option(8, "--n-clusters", help="k-means clusters per batch (cluster strategy)"),
     threads: int = typer.Option(2, "--threads", help="llama.cpp threads (--base-url auto)"),
+    kb_dir: Path = typer.Option(Path("knowledge/raredis_kb-hpo-2025-01-16"), "--kb-dir",
+                                help="Knowledge base of the *_kb strategies (run only when its index is built)"),
 ):
     paths = sorted(configs_dir.glob("llm_*.cfg"))
     if strategies:
         paths = [p for p in paths if p.stem in strategies or p.stem.replace("llm_", "") in strategies]
+    if not (kb_dir / "embeddings.npy").exists() and any(p.stem.endswith(("_kb", "_kb_knn")) for p in paths):
+        msg.warn(f"No knowledge-base index in {kb_dir} (spacy project run knowledge knowledge-index): "
+                 "the *_kb strategies are not run")
+        paths = [p for p in paths if not p.stem.endswith(("_kb", "_kb_knn"))]
     if not paths:
         msg.fail(f"No configs to run in {configs_dir}", exits=1)
     log = Path(tempfile.gettempdir()) / "raredis_llama_server.log"
@@ -60,6 +66,7 @@ def main(
                                       "--components.llm.model.name", model,
                                       "--components.llm.model.endpoint", endpoint,
                                       "--components.llm.model.max_tokens", str(max_tokens),
+                                      *(["--paths.kb", str(kb_dir)] if path.stem.endswith(("_kb", "_kb_knn")) else []),
                                       *(["--components.llm.task.examples.n_clusters", str(n_clusters)]
                                         if "cluster" in path.stem else [])]),
                 (f"{name}-evaluate", ["python", "scripts/evaluate.py", str(out), str(corpus_dir / "test.spacy"),

@@ -23,7 +23,7 @@ OPENAI_CONFIGS = sorted((CONFIGS / "openai").glob("llm_*.cfg"))
 def test_generated_configs_are_up_to_date():
     expected = generate(CONFIGS)
     assert sorted(expected) == OPENAI_CONFIGS
-    assert len(OPENAI_CONFIGS) == 7  # 6 raredis.NER.v1 strategies + the spacy.NER.v3 baseline
+    assert len(OPENAI_CONFIGS) == 9  # 8 raredis.NER.v1 strategies + the spacy.NER.v3 baseline
     for path, text in expected.items():
         assert path.read_text(encoding="utf8") == text, f"{path} is stale: run scripts/make_backend_configs.py"
 
@@ -41,15 +41,27 @@ def test_only_the_model_section_changes():
     assert MODEL_SECTION in out
 
 
+@pytest.fixture(scope="module")
+def tiny_kb(tmp_path_factory):
+    """The knowledge base of tests/knowledge/data (hand-made HPO excerpts), with its index."""
+    from raredis_llm.knowledge.build import build_knowledge_base
+
+    data = ROOT / "tests" / "knowledge" / "data"
+    path = tmp_path_factory.mktemp("kb") / "kb"
+    build_knowledge_base(path, obo=data / "tiny_hp.obo", hpoa=data / "tiny_phenotype.hpoa", log=lambda *_: None)
+    return path
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("path", OPENAI_CONFIGS, ids=lambda p: p.stem)
-def test_openai_config_runs_against_llama_server(path, llama_server, tmp_path):
+def test_openai_config_runs_against_llama_server(path, llama_server, tiny_kb, tmp_path):
     paths = write_corpus(tmp_path, spacy.blank("en"))
     config = spacy.util.load_config(path, overrides={
         "paths.train": str(paths["train"]), "paths.dev": str(paths["train"]),
         "paths.train_docs": str(paths["train_docs"]),
         "components.llm.model.base_url": llama_server, "components.llm.model.max_tokens": 16,
-        "components.llm.model.cache_dir": str(tmp_path / "cache")})
+        "components.llm.model.cache_dir": str(tmp_path / "cache"),
+        **({"paths.kb": str(tiny_kb)} if "_kb" in path.stem else {})})
     nlp = spacy.util.load_model_from_config(config, auto_fill=True)
     nlp.initialize()
     nlp.to_disk(tmp_path / "pipeline")

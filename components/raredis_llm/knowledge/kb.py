@@ -27,6 +27,8 @@ HPO_PHENOTYPE = "hpo_phenotype"
 HPO_OTHER = "hpo_other"
 KINDS = (ORPHANET, OMIM, HPO_PHENOTYPE, HPO_OTHER)
 DISEASE_KINDS = (ORPHANET, OMIM)
+#: A disease is shown as a skin disease when at least this share of its phenotypes are.
+SKIN_MAJORITY = 0.5
 #: How an entry's kind reads in a prompt.
 KIND_NAMES = {ORPHANET: "rare disease (Orphanet)", OMIM: "disease (OMIM)",
               HPO_PHENOTYPE: "phenotype (HPO)", HPO_OTHER: "HPO term"}
@@ -47,7 +49,7 @@ def file_sha256(path: Union[str, Path]) -> str:
 def kind_name(entry: Mapping[str, Any]) -> str:
     """``"rare skin disease (Orphanet)"`` etc.: the kind as a prompt shows it."""
     name = KIND_NAMES.get(entry.get("kind", ""), str(entry.get("kind")))
-    if entry.get("kind") in DISEASE_KINDS and (entry.get("skin_fraction") or 0) >= 0.5:
+    if entry.get("kind") in DISEASE_KINDS and (entry.get("skin_fraction") or 0) >= SKIN_MAJORITY:
         name = name.replace("disease", "skin disease", 1)
     return name
 

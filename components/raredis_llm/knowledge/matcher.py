@@ -19,12 +19,12 @@ from spacy.matcher import PhraseMatcher
 from spacy.tokens import Doc, Span
 from spacy.vocab import Vocab
 
-from .kb import DISEASE_KINDS, HPO_PHENOTYPE, KINDS, KnowledgeBase
+from .kb import HPO_PHENOTYPE, KINDS, OMIM, ORPHANET, KnowledgeBase
 from .names import capitalised_keys, doc_keys, name_variants, unique
 
 #: How a phrase names its concept, best first.
 NAME, SYNONYM, VARIANT = 0, 1, 2
-DEFAULT_KINDS = ("orphanet_disease", "omim_disease", "hpo_phenotype")
+DEFAULT_KINDS = (ORPHANET, OMIM, HPO_PHENOTYPE)
 _KIND_RANK = {kind: i for i, kind in enumerate(KINDS)}
 #: Concept fields kept in the matcher (what the type mapping and the features read).
 CONCEPT_FIELDS = ("id", "kind", "name", "depth", "skin", "skin_fraction", "categories")
@@ -172,10 +172,3 @@ class KBMatcher:
         self._matcher = None
         return self
 
-
-def is_disease(concept: Dict[str, Any]) -> bool:
-    return concept.get("kind") in DISEASE_KINDS
-
-
-def is_phenotype(concept: Dict[str, Any]) -> bool:
-    return concept.get("kind") == HPO_PHENOTYPE

@@ -23,13 +23,12 @@ from typing import Any, Dict, Iterable, List, Optional, Sequence
 from spacy.tokens import Doc
 
 from ..labels import LABELS
-from .kb import DISEASE_KINDS, HPO_PHENOTYPE
+from .kb import DISEASE_KINDS, HPO_PHENOTYPE, OMIM, ORPHANET, SKIN_MAJORITY
 from .matcher import KBMatcher
 
 OUTSIDE = "O"
 SKIN_THRESHOLDS = (0.02, 0.05, 0.08, 0.1, 0.12, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5)
-DEFAULT_LABELS = {"orphanet_disease": "RAREDISEASE", "omim_disease": "RAREDISEASE",
-                  "hpo": "SIGN"}
+DEFAULT_LABELS = {ORPHANET: "RAREDISEASE", OMIM: "RAREDISEASE", "hpo": "SIGN"}
 
 
 class TypeMap:
@@ -37,7 +36,7 @@ class TypeMap:
 
     def __init__(self, labels: Sequence[str] = LABELS, min_precision: float = 0.25,
                  concept_prior: float = 2.0, group_prior: float = 5.0,
-                 skin_threshold: float = 0.5):
+                 skin_threshold: float = SKIN_MAJORITY):
         self.labels = list(labels)
         self.min_precision = float(min_precision)
         self.concept_prior = float(concept_prior)
