@@ -17,6 +17,9 @@ output, so the NER model reads both::
     [components.ner.model.tok2vec.features]
     @architectures = "raredis.KnowledgeFeatures.v1"
     spans_key = "raredis_kb"
+
+``raredis.EmbedWithKnowledge.v1`` instead mixes them into a tok2vec's embeddings, before
+its encoder, so the encoder sees them in context.
 """
 
 from typing import Callable, List, Sequence, Tuple
@@ -24,7 +27,7 @@ from typing import Callable, List, Sequence, Tuple
 import numpy as np
 from spacy.tokens import Doc
 from spacy.util import registry
-from thinc.api import Model, concatenate
+from thinc.api import Maxout, Model, chain, concatenate, with_array
 from thinc.types import Floats2d
 
 from .dictionary import GROUP_LABELS
@@ -72,3 +75,15 @@ def tok2vec_with_knowledge(tok2vec: Model[List[Doc], List[Floats2d]],
     if tok2vec.has_dim("nO") and features.has_dim("nO"):
         model.set_dim("nO", tok2vec.get_dim("nO") + features.get_dim("nO"))
     return model
+
+
+@registry.architectures("raredis.EmbedWithKnowledge.v1")
+def embed_with_knowledge(embed: Model[List[Doc], List[Floats2d]],
+                         features: Model[List[Doc], List[Floats2d]],
+                         width: int) -> Model[List[Doc], List[Floats2d]]:
+    """An embedding layer (``spacy.MultiHashEmbed.v2``) whose output is mixed with the
+    knowledge ``features`` by a Maxout back to ``width``: the features enter *before* the
+    encoder, which then sees them in context (use it as the ``embed`` of a tok2vec)."""
+    n_features = features.get_dim("nO")
+    return chain(concatenate(embed, features),
+                 with_array(Maxout(width, width + n_features, nP=3, normalize=True)))
