@@ -13,7 +13,8 @@ from spacy.util import load_config, load_model_from_config
 import raredis_llm.baselines  # noqa: F401
 import raredis_llm.knowledge  # noqa: F401
 from raredis_llm.knowledge.dictionary import GROUP_LABELS
-from raredis_llm.knowledge.features import feature_matrix, knowledge_features, tok2vec_with_knowledge
+from raredis_llm.knowledge.features import (embed_with_knowledge, feature_matrix, knowledge_features,
+                                            tok2vec_with_knowledge)
 
 from conftest import gold_doc
 
@@ -48,6 +49,20 @@ def test_concatenated_to_the_tok2vec_output():
     out, backprop = model([doc], is_train=True)
     assert out[0].shape == (2, 26) and out[0][0, 16] == 1 and out[0][1, 17] == 1
     backprop([np.ones_like(out[0])])  # gradients reach the tok2vec; the features have none
+
+
+def test_mixed_into_the_embeddings_before_the_encoder():
+    from spacy.ml.models import MultiHashEmbed
+
+    embed = MultiHashEmbed(width=16, attrs=["NORM", "SHAPE"], rows=[100, 50], include_static_vectors=False)
+    model = embed_with_knowledge(embed, knowledge_features(), width=16)
+    nlp = spacy.blank("en")
+    doc, other = nlp("Fabry disease"), nlp("Fabry disease")
+    doc.spans["raredis_kb"] = [Span(doc, 0, 2, "orphanet_disease")]
+    model.initialize(X=[doc, other])
+    out = model.predict([doc, other])
+    assert out[0].shape == (2, 16)
+    assert not np.allclose(out[0], out[1])  # same words, different knowledge
 
 
 @pytest.mark.parametrize("name", ["cnn", "trf"])
