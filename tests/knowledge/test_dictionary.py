@@ -57,6 +57,17 @@ def test_fill_only_keeps_existing_entities(real_kb_path, nlp):
     assert ents(over)[0] == ("Fabry disease", "RAREDISEASE", "ORPHA:324")
 
 
+def test_sourced_into_an_existing_pipeline(nlp):
+    other = spacy.blank("en")
+    ruler = other.add_pipe("entity_ruler")
+    ruler.add_patterns([{"label": "DISEASE", "pattern": "Fabry disease"}])
+    other.add_pipe("raredis_dictionary", source=nlp)
+    assert ents(other("Fabry disease causes pain."))[0] == ("Fabry disease", "RAREDISEASE", "ORPHA:324")
+    other.get_pipe("raredis_dictionary").overwrite_ents = False
+    assert ents(other("Fabry disease causes pain.")) == [
+        ("Fabry disease", "DISEASE", ""), ("pain", "SYMPTOM", "HP:0012531")]
+
+
 def test_spans_for_features_and_no_ents(real_kb_path):
     nlp = spacy.blank("en")
     nlp.add_pipe("raredis_dictionary", config={"write_ents": False, "spans_key": "raredis_kb"})
