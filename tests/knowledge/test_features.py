@@ -74,7 +74,9 @@ def test_kb_config_is_the_base_config_plus_knowledge(name):
     assert kb["components"]["raredis_dictionary"]["write_ents"] is False
     wrapper = kb["components"]["ner"]["model"]["tok2vec"]
     assert wrapper["@architectures"] == "raredis.Tok2VecWithKnowledge.v1"
-    assert wrapper["features"]["labels"] == list(GROUP_LABELS)
+    labels = {"cnn": ["RAREDISEASE", "SKINRAREDISEASE", "DISEASE", "SIGN", "SYMPTOM"], "trf": list(GROUP_LABELS)}[name]
+    assert wrapper["features"]["labels"] == labels
+    assert kb["components"]["raredis_dictionary"]["span_labels"] == {"cnn": "type", "trf": "group"}[name]
     assert kb["initialize"]["components"]["raredis_dictionary"]["kb"] == "${paths.kb}"
     # without the knowledge parts, the config is the base config
     kb["nlp"]["pipeline"] = base["nlp"]["pipeline"]
