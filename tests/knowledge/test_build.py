@@ -8,7 +8,7 @@ from raredis_llm.knowledge.build import build_knowledge_base
 from raredis_llm.knowledge.kb import ENTRIES_FILE, KnowledgeBase, kind_name
 from raredis_llm.knowledge.sources import source_files
 
-from conftest import TINY_HPOA, TINY_OBO
+from tests.knowledge.kb_data import TINY_HPOA, TINY_OBO
 
 
 def test_sources_come_from_the_installed_package():

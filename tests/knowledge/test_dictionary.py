@@ -11,7 +11,7 @@ from spacy.training import Example
 import raredis_llm.knowledge  # noqa: F401  (registers the factory without the entry points)
 from raredis_llm.knowledge.dictionary import GROUP_LABELS
 
-from test_typemap import DOCS
+from tests.knowledge.test_typemap import DOCS
 
 
 @pytest.fixture(scope="module")

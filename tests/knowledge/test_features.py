@@ -16,7 +16,7 @@ from raredis_llm.knowledge.dictionary import GROUP_LABELS
 from raredis_llm.knowledge.features import (embed_with_knowledge, feature_matrix, knowledge_features,
                                             tok2vec_with_knowledge)
 
-from conftest import gold_doc
+from tests.knowledge.kb_data import gold_doc
 
 ROOT = Path(__file__).resolve().parents[2]
 CONFIGS = ROOT / "configs"

@@ -5,7 +5,7 @@ import pytest
 from raredis_llm.knowledge.errors import SourceFileError
 from raredis_llm.knowledge.hpoa import COLUMNS, parse_frequency, read_hpoa
 
-from conftest import TINY_HPOA
+from tests.knowledge.kb_data import TINY_HPOA
 
 
 def test_reads_diseases_and_phenotypes():

@@ -5,7 +5,7 @@ import pytest
 from raredis_llm.knowledge.errors import SourceFileError
 from raredis_llm.knowledge.obo import read_obo
 
-from conftest import TINY_OBO
+from tests.knowledge.kb_data import TINY_OBO
 
 
 def test_reads_terms_synonyms_definitions_and_parents():

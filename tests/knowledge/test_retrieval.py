@@ -16,7 +16,7 @@ import raredis_llm.llm  # noqa: F401
 from raredis_llm.knowledge.retrieval import make_kb_retriever
 from raredis_llm.llm.embeddings import SentenceEmbedder
 
-from conftest import gold_doc
+from tests.knowledge.kb_data import gold_doc
 
 ROOT = Path(__file__).resolve().parents[2]
 SEIZURE_DEF = "A seizure is an intermittent abnormality of nervous system physiology"

@@ -2,7 +2,7 @@
 
 from raredis_llm.knowledge.typemap import TypeMap
 
-from conftest import gold_doc as gold
+from tests.knowledge.kb_data import gold_doc as gold
 
 
 DOCS = [
