@@ -1,12 +1,12 @@
 """Assemble the fine-tuned LLM pipeline (training/raredis_llm_ner) ready for `spacy package`.
 
-    python scripts/assemble_finetuned.py configs/llm_ner_pipeline.cfg training/raredis_llm_ner \
-        --adapter training/lora/adapter --test corpus/test.spacy --n-test 200
+    python scripts/assemble_finetuned.py configs/raredis_llm_ner.cfg training/raredis_llm_ner \
+        --adapter training/lora/adapter
 
-Builds the pipeline from the config, copies the adapter into it (never the base weights),
-optionally scores it on (a seeded sample of) the test sentences, and writes meta.json with
-name/version, `requirements` (the project package and, for the offline base, its model
-package) and the test scores as `performance`. Then:
+Builds the pipeline from the config, copies the adapter (and its GGUF twin) into it (never
+the base weights), and writes meta.json with name/version, `requirements` (the project
+package and, for the offline base, its model package) and how the adapter was trained
+(scores come from scripts/evaluate.py; the package step puts them in the meta). Then:
 
     python -m spacy package training/raredis_llm_ner packages --name raredis_llm --version 0.1.0 \
         --code components/raredis_llm/pipeline/package_code.py --build wheel
@@ -16,15 +16,11 @@ i.e. the base model's behaviour): for wiring and packaging tests only; the meta 
 """
 
 import json
-import random
-import time
 from pathlib import Path
 from typing import Optional
 
 import typer
 from spacy.cli._util import parse_config_overrides
-from spacy.tokens import DocBin
-from spacy.training import Example
 from spacy.util import load_config, load_model_from_config
 
 import raredis_llm
@@ -41,33 +37,13 @@ def requirements_for(base_model: str):
     return [PROJECT_REQUIREMENT] + OFFLINE_MODEL_REQUIREMENTS.get(base_model, [])
 
 
-def score_sample(nlp, test_path: Path, n_test: Optional[int], seed: int = 0) -> dict:
-    gold = list(DocBin().from_disk(test_path).get_docs(nlp.vocab))
-    if n_test is not None and n_test < len(gold):
-        gold = [gold[i] for i in sorted(random.Random(seed).sample(range(len(gold)), n_test))]
-    examples = [Example(nlp.make_doc(d.text), d) for d in gold]
-    start = time.perf_counter()
-    scores = nlp.evaluate(examples, batch_size=64)
-    seconds = time.perf_counter() - start
-    n_words = sum(1 for d in gold for t in d if not t.is_space)
-    return {
-        "ents_p": scores["ents_p"], "ents_r": scores["ents_r"], "ents_f": scores["ents_f"],
-        "ents_per_type": scores.get("ents_per_type"),
-        "test_sentences": len(gold), "test_source": str(test_path),
-        "test_sample_seed": seed if n_test is not None else None,
-        "words_per_second": round(n_words / seconds, 2) if seconds else None,
-    }
-
-
 @app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
 def main(
     ctx: typer.Context,
-    config: Path = typer.Argument(..., help="Pipeline config (configs/llm_ner_pipeline.cfg)"),
+    config: Path = typer.Argument(..., help="Pipeline config (configs/raredis_llm_ner.cfg)"),
     output: Path = typer.Argument(..., help="Pipeline folder to write (training/raredis_llm_ner)"),
     adapter: Optional[Path] = typer.Option(None, help="LoRA adapter folder (default: the config's paths.adapter)"),
     untrained: bool = typer.Option(False, help="Use a freshly initialised adapter (tests only)"),
-    test: Optional[Path] = typer.Option(None, help="Sentence-level test DocBin to score into meta.json"),
-    n_test: Optional[int] = typer.Option(None, help="Score a seeded sample of this many test sentences"),
     name: str = typer.Option("raredis_llm", help="Package name (lang prefix is added: en_raredis_llm)"),
     version: str = typer.Option("0.1.0", help="Package version"),
 ):
@@ -110,16 +86,11 @@ def main(
             "trained": trained,
             "base_model": ner.base_model,
             "output_format": ner.prompt.output_format,
-            "training": {k: training[k] for k in ("steps", "best_step", "seconds", "best_metric", "stop_reason")}
+            "training": {k: training.get(k) for k in ("steps", "planned_steps", "best_step", "seconds", "best_metric",
+                                                      "stop_reason", "stopped_by_time", "precision")}
             if training else None,
         },
     })
-    if test is not None:
-        typer.echo(f"Scoring on {test} ({n_test or 'all'} sentences) ...")
-        performance = score_sample(nlp, test, n_test)
-        nlp.meta["performance"] = performance
-        typer.echo(f"P {performance['ents_p']:.3f} R {performance['ents_r']:.3f} F {performance['ents_f']:.3f} "
-                   f"({performance['words_per_second']} words/s)")
     nlp.to_disk(output)
     typer.echo(f"Pipeline saved to {output} (requirements: {', '.join(nlp.meta['requirements'])})")
 

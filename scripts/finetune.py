@@ -1,9 +1,8 @@
 """LoRA fine-tuning of a causal LM on the instruction data (resumable).
 
-    python scripts/finetune.py configs/finetune_cpu.cfg              # ~15 min on 2 CPU cores
+    python scripts/finetune.py configs/finetune_cpu.cfg              # one epoch on 2 CPU cores
     python scripts/finetune.py configs/finetune_gpu.cfg              # to convergence on a GPU
     python scripts/finetune.py configs/finetune_cpu.cfg --training.max_steps 20 --paths.output /tmp/lora
-    python scripts/finetune.py configs/finetune_cpu.cfg --measure-steps 3   # naive vs response-only step time
 
 Resumes from <output>/checkpoint/ when it exists (--no-resume starts over). Writes
 <output>/adapter/ (best adapter) and <output>/metadata.json.
@@ -26,22 +25,8 @@ def main(
     config: Path = typer.Argument(..., help="Fine-tuning config (configs/finetune_cpu.cfg or finetune_gpu.cfg)"),
     resume: bool = typer.Option(True, "--resume/--no-resume", help="Continue from <output>/checkpoint"),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a tqdm progress bar"),
-    measure_steps: int = typer.Option(0, help="Instead of training: time N steps of the naive full-logits "
-                                      "loss vs the response-only loss (with/without shared prefix)"),
-    measure_output: Path = typer.Option(Path("metrics/finetune_step_times.json"), help="Where --measure-steps writes"),
 ):
     setup = load_setup(config, parse_config_overrides(ctx.args))
-    if measure_steps > 0:
-        import json
-
-        from raredis_llm.finetune.steptime import measure_step_times
-
-        result = measure_step_times(setup, rounds=measure_steps)
-        measure_output.parent.mkdir(parents=True, exist_ok=True)
-        measure_output.write_text(json.dumps(result, indent=2))
-        typer.echo(json.dumps({m: v["wall"] for m, v in result["modes"].items()}))
-        typer.echo(f"Wrote {measure_output}")
-        return
     meta = train(setup, resume=resume, progress=progress)
     typer.echo(f"Adapter: {meta['adapter']}  steps: {meta['steps']}  best step: {meta['best_step']}  "
                f"best {meta['best_metric']['name']}: {meta['best_metric']['value']}  "

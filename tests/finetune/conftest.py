@@ -40,6 +40,6 @@ def sentence_docs_factory():
 @pytest.fixture(scope="session")
 def gemma():
     """(model, tokenizer) of the offline Gemma 3 270M base, float32 on CPU."""
-    from raredis_llm.models.hf import load_causal_lm
+    from raredis_llm.models.loading import load_causal_lm
 
     return load_causal_lm("offline:gemma-3-270m", device="cpu", dtype="float32", attn_implementation="sdpa")

@@ -1,4 +1,4 @@
-from raredis_llm.finetune import FinetunePrompt
+from raredis_llm.ner.finetuned import FinetunePrompt
 from raredis_llm.finetune.data import collate, encode_record, plan_batches
 from raredis_llm.finetune.instructions import docs_to_records
 from raredis_llm.finetune.loss import IGNORE_INDEX, common_prefix_len

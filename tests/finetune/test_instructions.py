@@ -3,7 +3,7 @@ import json
 import pytest
 from spacy.tokens import DocBin
 
-from raredis_llm.finetune import FinetunePrompt
+from raredis_llm.ner.finetuned import FinetunePrompt
 from raredis_llm.finetune.instructions import (ALPACA_KEYS, build_instruction_files, doc_spans,
                                                docs_to_records, read_jsonl)
 from raredis_llm.labels import LABELS
@@ -41,10 +41,14 @@ def test_4type_view_merges_skin_rare_disease(sentence_docs):
 
 
 def test_prompt_ends_where_the_response_starts():
-    prompt = FinetunePrompt("inline")
-    text = prompt.prompt("Some text.")
+    alpaca = FinetunePrompt("inline", prompt_style="alpaca")
+    text = alpaca.prompt("Some text.")
     assert text.endswith("### Response:\n")
-    assert "### Input:\nSome text.\n" in text and prompt.instruction in text
+    assert "### Input:\nSome text.\n" in text and alpaca.instruction in text
+    short = FinetunePrompt("lines")
+    text = short.prompt("Some text.")
+    assert text.endswith("Answer:\n") and "Text: Some text.\n" in text and short.instruction in text
+    assert len(text) < len(alpaca.prompt("Some text.")) / 3  # a few words, not the format's rules
 
 
 def test_jsonl_files_from_docbins(sentence_docs, tmp_path):
@@ -66,12 +70,3 @@ def test_bad_jsonl_line_names_file_and_line(tmp_path):
     path.write_text(json.dumps({"instruction": "i", "input": "x"}) + "\n")
     with pytest.raises(ValueError, match=r"bad.jsonl:1: missing.*output"):
         read_jsonl(path)
-
-
-def test_sentence_budget():
-    from raredis_llm.finetune.prompting import sentence_budget
-
-    assert sentence_budget(110, 100, 2.0) == 36  # 2 x 10 sentence tokens + 16
-    assert sentence_budget(50, 100, 2.0) == 18  # at least one sentence token
-    assert sentence_budget(110, 100, 2.0, cap=20) == 20
-    assert sentence_budget(110, 100, 1.5, cap=0) == 0

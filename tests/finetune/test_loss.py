@@ -9,7 +9,7 @@ import pytest
 import torch
 from peft import LoraConfig, get_peft_model
 
-from raredis_llm.finetune import FinetunePrompt
+from raredis_llm.ner.finetuned import FinetunePrompt
 from raredis_llm.finetune.data import collate, encode_record
 from raredis_llm.finetune.instructions import docs_to_records
 from raredis_llm.finetune.loss import common_prefix_len, full_logits_loss, response_only_loss
@@ -22,7 +22,7 @@ def _grads(model):
 @pytest.mark.slow
 def test_response_only_loss_equals_full_logits_loss(sentence_docs, gemma):
     base, tokenizer = gemma
-    prompt = FinetunePrompt("inline")
+    prompt = FinetunePrompt("inline", prompt_style="alpaca")  # the long instruction: a real shared prefix
     feats = [encode_record(r, prompt, tokenizer) for r in docs_to_records(sentence_docs[:3], prompt)]
     batch = collate(feats, tokenizer.pad_token_id)
     assert len({len(f) for f in feats}) > 1  # padding is exercised

@@ -5,7 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from raredis_llm.finetune import FinetunePrompt, load_setup
+from raredis_llm.finetune import load_setup
+from raredis_llm.ner.finetuned import FinetunePrompt
 from raredis_llm.finetune.instructions import docs_to_records, write_jsonl
 from raredis_llm.finetune.trainer import train
 
@@ -42,7 +43,7 @@ def _setup(data_dir: Path, output: Path, max_steps: int, **extra):
 @pytest.fixture(scope="module")
 def data_dir(tmp_path_factory, sentence_docs_factory):
     path = tmp_path_factory.mktemp("instructions")
-    records = docs_to_records(sentence_docs_factory(), FinetunePrompt("inline"))
+    records = docs_to_records(sentence_docs_factory(), FinetunePrompt("lines"))  # the CPU profile's format
     write_jsonl(records, path / "train.jsonl")
     write_jsonl(records, path / "validation.jsonl")
     return path
@@ -66,7 +67,7 @@ def test_training_steps_decrease_loss(straight_run):
     assert "val_f" in meta["history"][0]  # generated + parsed + scored
     assert (out / "adapter" / "adapter_config.json").exists()
     info = json.loads((out / "adapter" / "raredis_finetune.json").read_text())
-    assert info["prompt"]["output_format"] == "inline" and info["base_model"] == "offline:gemma-3-270m"
+    assert info["prompt"]["output_format"] == "lines" and info["base_model"] == "offline:gemma-3-270m"
     saved = json.loads((out / "metadata.json").read_text())
     assert saved["best_step"] in (2, 4) and saved["base_model"]["files"]
     assert len(saved["data"]["train"]["sha256"]) == 64

@@ -104,8 +104,10 @@ def test_cnn_kb_trains_saves_and_loads_offline(tiny_kb_path, tmp_path):
     assert "Set annotations on update for: ['raredis_dictionary']" in out.stdout
     trained = spacy.load(tmp_path / "out" / "model-last")
     assert trained.pipe_names == ["raredis_dictionary", "tok2vec", "ner"]
-    doc = trained("Fabry disease causes pain.")
+    doc = trained("Fabry disease causes seizures.")
+    # span_labels = "type": each match carries the RareDis type its concept's group maps to
+    # (learned on the three training Docs: Orphanet -> RAREDISEASE, nervous system -> SIGN)
     assert [(s.text, s.label_, s.kb_id_) for s in doc.spans["raredis_kb"]] == [
-        ("Fabry disease", "orphanet_disease", "ORPHA:324"), ("pain", "hpo_phenotype", "HP:0012531")]
+        ("Fabry disease", "RAREDISEASE", "ORPHA:324"), ("seizures", "SIGN", "HP:0001250")]
     names = [layer.name for layer in trained.get_pipe("ner").model.walk()]
     assert "knowledge_features" in names

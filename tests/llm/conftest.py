@@ -7,16 +7,13 @@
 """
 
 import os
-import sys
+
 from pathlib import Path
 
 import pytest
 
-# Register raredis.* tasks and models even when the package is not pip-installed.
 import raredis_llm.llm.backends  # noqa: F401
-
-sys.path.insert(0, str(Path(__file__).parent))
-from servers import TINY_TEMPLATE, FaultyOpenAIServer  # noqa: E402
+from tests.llm.servers import TINY_TEMPLATE, FaultyOpenAIServer
 
 LLAMA_START_TIMEOUT = float(os.environ.get("RAREDIS_LLAMA_START_TIMEOUT", "180"))
 
@@ -24,7 +21,7 @@ LLAMA_START_TIMEOUT = float(os.environ.get("RAREDIS_LLAMA_START_TIMEOUT", "180")
 @pytest.fixture(scope="session")
 def llama_server(tmp_path_factory):
     """Base URL (``http://127.0.0.1:PORT/v1``) of a llama.cpp server with Gemma 3 270M."""
-    from raredis_llm.llm.backends.llama_server import check_installed, free_port, running_server
+    from raredis_llm.models.llama_server import check_installed, free_port, running_server
 
     try:
         check_installed()

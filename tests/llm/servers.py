@@ -288,7 +288,7 @@ def assert_ents_follow_responses(docs, labels) -> None:
     """Whatever a real model answered (saved with ``save_io``), ``doc.ents`` are exactly
     the inline-format mentions the parser finds in it, and an answer holding a tagged
     mention always gives the doc an entity."""
-    from raredis_llm.llm.formats import get_format
+    from raredis_llm.ner.formats import get_format
 
     fmt = get_format("inline")
     for doc in docs:

@@ -6,10 +6,10 @@ valid doc.ents, cache) and that what the model's answer contains ends up on the 
 """
 
 import pytest
-from servers import assert_ents_follow_responses, make_llm_nlp
+from tests.llm.servers import assert_ents_follow_responses, make_llm_nlp
 
 from raredis_llm.corpus import schema
-from raredis_llm.llm.backends import LLMBackendError, OpenAIChat
+from raredis_llm.llm.backends import LLMBackendError, make_openai_chat_v1
 
 
 TEXTS = ["Patients with cystic fibrosis often have a chronic cough.", "Marfan syndrome causes long fingers."]
@@ -61,7 +61,7 @@ def test_pipeline_against_llama_server(llama_server, tiny_template, tmp_path):
 
 @pytest.mark.slow
 def test_chat_endpoint(llama_server):
-    model = OpenAIChat(name="gemma-3-270m", base_url=llama_server, endpoint="chat", max_tokens=4, timeout=120)
+    model = make_openai_chat_v1(name="gemma-3-270m", base_url=llama_server, endpoint="chat", max_tokens=4, timeout=120)
     [[out]] = model([["Name one rare disease."]])
     assert isinstance(out, str) and out.usage["prompt_tokens"] > 3  # a base model may answer ""
     assert out.usage["completion_tokens"] <= 4
@@ -69,7 +69,7 @@ def test_chat_endpoint(llama_server):
 
 @pytest.mark.slow
 def test_prompt_longer_than_context_is_a_clear_error(llama_server):
-    model = OpenAIChat(name="gemma-3-270m", base_url=llama_server, endpoint="completions",
+    model = make_openai_chat_v1(name="gemma-3-270m", base_url=llama_server, endpoint="completions",
                        max_tokens=4, timeout=120, max_retries=3)
     with pytest.raises(LLMBackendError, match=r"HTTP 400.*context") as info:
         model([["fever " * 3000]])
@@ -79,14 +79,14 @@ def test_prompt_longer_than_context_is_a_clear_error(llama_server):
 
 @pytest.mark.parametrize("bad", ["missing.gguf", "model.bin"])
 def test_server_command_checks_the_model(tmp_path, bad):
-    from raredis_llm.llm.backends.llama_server import server_command
+    from raredis_llm.models.llama_server import server_command
 
     with pytest.raises(FileNotFoundError, match="GGUF"):
         server_command(tmp_path / bad)
 
 
 def test_server_command():
-    from raredis_llm.llm.backends.llama_server import server_command
+    from raredis_llm.models.llama_server import server_command
 
     cmd = server_command(port=9999, n_ctx=4096, n_threads=2)
     assert cmd[1:3] == ["-m", "llama_cpp.server"] and cmd[cmd.index("--model") + 1].endswith(".gguf")

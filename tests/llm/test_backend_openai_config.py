@@ -4,7 +4,7 @@ import pytest
 from spacy_llm.registry import registry
 
 from raredis_llm.llm.backends import OpenAIChat
-from raredis_llm.llm.backends.openai_chat import LOCAL_PLACEHOLDER_KEY, parse_retry_after
+from raredis_llm.models.openai_engine import LOCAL_PLACEHOLDER_KEY, parse_retry_after
 
 
 def make(**kwargs):

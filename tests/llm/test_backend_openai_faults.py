@@ -7,19 +7,19 @@ counts and timings asserted here are the ones the server saw.
 import time
 
 import pytest
-from servers import make_llm_nlp, text_of_prompt
+from tests.llm.servers import make_llm_nlp, text_of_prompt
 from spacy_llm.registry import registry
 
 from raredis_llm.corpus import schema
-from raredis_llm.llm.backends import LLMBackendError, OpenAIChat
-from raredis_llm.llm.backends.llama_server import free_port
+from raredis_llm.llm.backends import LLMBackendError, OpenAIChat, make_openai_chat_v1
+from raredis_llm.models.llama_server import free_port
 from raredis_llm.llm.cache import ResponseCache, make_key
 
 
 def backend(url: str, **kwargs) -> OpenAIChat:
     settings = dict(name="test-model", base_url=url, backoff_base=0.02, backoff_max=0.1, max_retries=2, timeout=5.0)
     settings.update(kwargs)
-    return OpenAIChat(**settings)
+    return make_openai_chat_v1(**settings)
 
 
 def tag_answer(prompt: str) -> str:
@@ -224,7 +224,7 @@ def test_failing_doc_keeps_finished_docs_and_rerun_requests_only_missing(faulty_
 def test_cache_key_includes_prompt_and_settings(faulty_server, tmp_path):
     model = backend(faulty_server.url, cache_dir=str(tmp_path), max_tokens=7)
     model([["abc"]])
-    key = make_key(model.model_id, "abc", model.cache_settings())
+    key = make_key(model.model_id, "abc", model.cache_settings("abc"))
     assert key in model.cache
     other = backend(faulty_server.url, cache_dir=str(tmp_path), max_tokens=8)
     other([["abc"]])  # different settings: not served from the cache

@@ -7,7 +7,7 @@ import threading
 import pytest
 
 from raredis_llm.llm.cache import ResponseCache, make_key, open_cache
-from raredis_llm.llm.response import Completion
+from raredis_llm.models.completion import Completion
 
 SETTINGS = {"temperature": 0.0, "max_tokens": 64, "stop": ["\n"]}
 

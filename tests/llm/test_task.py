@@ -22,8 +22,9 @@ from spacy_llm.registry import registry as llm_registry
 
 import raredis_llm.llm  # noqa: F401  (registers raredis.NER.v1 and the misc functions)
 from raredis_llm.corpus import schema
-from raredis_llm.llm.formats import DROP_REASONS, get_format
-from raredis_llm.llm.response import Completion
+from raredis_llm.ner.formats import get_format
+from raredis_llm.ner.stats import DROP_REASONS
+from raredis_llm.models.completion import Completion
 
 ROOT = Path(__file__).resolve().parents[2]
 CONFIGS = ROOT / "configs"
@@ -283,7 +284,7 @@ def test_user_overrides_definitions_and_template(paths, tmp_path):
 
 
 def test_bad_definitions_file(tmp_path):
-    from raredis_llm.llm.task import load_definitions
+    from raredis_llm.llm.task.definitions import load_definitions
 
     bad = tmp_path / "bad.yml"
     bad.write_text("labels: [a, b]\n")

@@ -35,7 +35,7 @@ def _run(cmd, **kwargs):
 def test_spacy_package_installs_and_tags_in_a_fresh_venv(tmp_path):
     env = dict(os.environ, PYTHONPATH=str(ROOT / "components"), HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1")
     pipeline = tmp_path / "raredis_llm_ner"
-    _run([sys.executable, ROOT / "scripts" / "assemble_finetuned.py", ROOT / "configs" / "llm_ner_pipeline.cfg",
+    _run([sys.executable, ROOT / "scripts" / "assemble_finetuned.py", ROOT / "configs" / "raredis_llm_ner.cfg",
           pipeline, "--untrained", "--components.raredis_llm_ner.max_new_tokens_cap", "24"], env=env, cwd=ROOT)
     meta = json.loads((pipeline / "meta.json").read_text())
     assert "raredis-llm==0.1.0" in meta["requirements"]

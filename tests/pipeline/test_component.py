@@ -4,7 +4,7 @@ import pytest
 import spacy
 
 from raredis_llm.corpus import schema
-from raredis_llm.llm.response import Completion
+from raredis_llm.models.completion import Completion
 import raredis_llm.pipeline  # noqa: F401  (registers the factory)
 
 TEXT = "Fabry disease causes pain in the hands. Patients may have fever.\nIt is rare."
@@ -97,11 +97,12 @@ def test_overwrite_or_add_after_an_entity_ruler(overwrite):
 def test_to_disk_from_disk_round_trip_and_tagging(untrained_adapter, tmp_path):
     nlp = spacy.blank("en")
     nlp.add_pipe("raredis_llm_ner", config={"adapter": str(untrained_adapter), "dtype": "float32",
-                                            "max_new_tokens_cap": 12, "merge_adapter": True})
+                                            "max_new_tokens_cap": 12})
     nlp.to_disk(tmp_path / "pipeline")
     saved = tmp_path / "pipeline" / "raredis_llm_ner"
     assert (saved / "adapter" / "adapter_config.json").exists()
     assert (saved / "adapter" / "adapter_model.safetensors").exists()
+    assert (saved / "adapter" / "adapter.gguf").exists()  # for llama.cpp engines
     cfg = json.loads((saved / "cfg.json").read_text())
     assert cfg["base_model"] == "offline:gemma-3-270m" and cfg["output_format"] == "inline"
     # the original adapter folder is gone: the pipeline must only use its own copy
@@ -110,7 +111,7 @@ def test_to_disk_from_disk_round_trip_and_tagging(untrained_adapter, tmp_path):
     try:
         nlp2 = spacy.load(tmp_path / "pipeline")
         ner = nlp2.get_pipe("raredis_llm_ner")
-        assert ner._model is None  # loading the pipeline does not load the LLM yet
+        assert ner._engine is None  # loading the pipeline does not load the LLM yet
         assert ner.adapter == str(saved / "adapter")
         assert ner.prompt.instruction == nlp.get_pipe("raredis_llm_ner").prompt.instruction
         doc = nlp2("Fabry disease causes pain in the hands. Patients may have fever.")
@@ -122,3 +123,43 @@ def test_to_disk_from_disk_round_trip_and_tagging(untrained_adapter, tmp_path):
     sents = ner.sentences(doc)
     for ent in doc.ents:  # whatever the untrained model says, spans stay inside a sentence
         assert any(s <= ent.start_char and ent.end_char <= e for s, e in sents)
+
+
+def test_long_sentences_are_cut_into_windows_not_truncated():
+    nlp = spacy.blank("en")
+    ner = nlp.add_pipe("raredis_llm_ner", config={"window_chars": 40})
+    text = "word " * 30 + "end."
+    doc = nlp.make_doc(text)
+    spans = ner.sentences(doc)
+    assert len(spans) > 3 and all(e - s <= 40 for s, e in spans)
+    covered = "".join(text[s:e] for s, e in spans).replace(" ", "")
+    assert covered == text.replace(" ", "")  # every character is in a window: nothing is cut off
+    ner.set_annotations([doc], [["none"] * len(spans)])
+    assert doc.user_data[schema.LLM_USAGE]["requests"] == len(spans)
+
+
+@pytest.mark.slow
+def test_loading_the_pipeline_imports_no_llm_or_training_code(untrained_adapter, tmp_path):
+    """spacy.load of a saved raredis_llm_ner pipeline, then tagging, imports neither spacy-llm
+    nor the OpenAI client nor peft nor our training code beyond what spaCy itself imports
+    (spacy.blank already imports every installed package's spacy_factories entry points,
+    spacy-llm's among them)."""
+    import subprocess
+    import sys
+
+    nlp = spacy.blank("en")
+    nlp.add_pipe("raredis_llm_ner", config={"adapter": str(untrained_adapter), "max_new_tokens_cap": 4})
+    nlp.to_disk(tmp_path / "pipeline")
+    code = (
+        "import sys, spacy\n"
+        "spacy.blank('en')\n"
+        "before = set(sys.modules)\n"
+        f"nlp = spacy.load({str(tmp_path / 'pipeline')!r})\n"
+        "doc = nlp('Fabry disease causes pain.')\n"
+        "new = set(sys.modules) - before\n"
+        "bad = sorted(m for m in new if m.split('.')[0] in ('spacy_llm', 'openai', 'peft', 'llama_cpp')\n"
+        "             or m.startswith(('raredis_llm.llm', 'raredis_llm.finetune')))\n"
+        "print('BAD', bad, 'NEW', len(new), 'TORCH', 'torch' in sys.modules)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert "BAD []" in out.stdout and "TORCH True" in out.stdout, out.stdout + out.stderr

@@ -1,6 +1,4 @@
 import os
-import sys
-from pathlib import Path
 
 import pytest
 import spacy
@@ -8,7 +6,6 @@ from spacy.tokens import DocBin
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-sys.path.insert(0, str(Path(__file__).parent))
 
 from raredis_llm.corpus import schema  # noqa: E402
 

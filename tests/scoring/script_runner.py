@@ -13,6 +13,8 @@ def run_script(name: str, args):
     spec = importlib.util.spec_from_file_location(f"_script_{Path(name).stem}", SCRIPTS / name)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    app = typer.Typer()
-    app.command()(module.main)
+    app = getattr(module, "app", None)  # a script with its own Typer app (extra args, settings)
+    if app is None:
+        app = typer.Typer()
+        app.command()(module.main)
     return CliRunner().invoke(app, [str(a) for a in args])

@@ -4,10 +4,10 @@ from pathlib import Path
 import pytest
 import spacy
 
-from gold_copier import copier_pipeline, gold_table
-from script_runner import run_script
+from tests.scoring.gold_copier import copier_pipeline, gold_table
+from tests.scoring.script_runner import run_script
 from raredis_llm.corpus import schema
-from raredis_llm.scoring.evaluate import evaluate, load_gold_docs, score_docs, select_docs
+from raredis_llm.scoring.evaluate import evaluate, load_gold_docs, sample_docs, score_docs
 
 
 def assert_perfect(metrics):
@@ -92,11 +92,11 @@ def test_text_mismatch_is_a_clear_error(gold_docs):
         score_docs(preds, gold_docs)
 
 
-def test_select_docs_is_seeded_and_keeps_order(gold_docs):
-    a = select_docs(gold_docs, 3, seed=1)
-    assert a == select_docs(gold_docs, 3, seed=1) and len(a) == 3
-    assert [gold_docs.index(d) for d in a] == sorted(gold_docs.index(d) for d in a)
-    assert select_docs(gold_docs, None) == gold_docs
+def test_sample_docs_is_seeded_and_keeps_order(gold_docs):
+    idx, a = sample_docs(gold_docs, 3, seed=1)
+    assert (idx, a) == sample_docs(gold_docs, 3, seed=1) and len(a) == 3
+    assert idx == sorted(idx) and a == [gold_docs[i] for i in idx]
+    assert sample_docs(gold_docs, None) == (list(range(len(gold_docs))), gold_docs)
 
 
 def test_load_gold_docs_errors(tmp_path):
@@ -122,3 +122,53 @@ def test_cli_scores_a_saved_pipeline(gold_docs, gold_docbin, tmp_path):
     assert metrics["n_docs"] == 4 and metrics["n_docs_total"] == len(gold_docs) and metrics["seed"] == 3
     assert metrics["model"] == str(model) and metrics["speed"]["load_s"] > 0
     assert (out.parent / "copier.errors.jsonl").exists()
+
+
+def test_metrics_hold_three_metric_views_and_the_per_sentence_record(gold_docs, tmp_path):
+    from raredis_llm.scoring.units import METRICS, SCORE_KEYS, Units
+
+    table = gold_table(gold_docs)
+    table[gold_docs[1].text] = [[30, 41, "SYMPTOM"]]  # boundary error + a miss
+    indices = [3, 5, 8, 13, 21, 34]
+    out = tmp_path / "noisy.json"
+    metrics = evaluate(copier_pipeline(table), gold_docs, system="noisy", indices=indices, n_docs_total=40,
+                       seed=2, output=out)
+    assert metrics["sample"] == {"sampler": "raredis_llm.util.seeded_sample", "seed": 2, "n": 6, "n_total": 40,
+                                 "indices": indices}
+    saved = json.loads(out.read_text())
+    assert saved["units"]["keys"] == ["doc0:0", "doc0:1", "doc1:0", "doc1:1", "doc2:0", "doc2:1"]
+    units = Units.from_metrics(saved)
+    for view in ("5type", "4type"):
+        res = saved["views"][view]
+        # spans from a spaCy pipeline: the two seqeval modes agree
+        assert res["seqeval_default"] == res["seqeval"]
+        assert res["doc_level"]["documents"] == 3
+        for metric in METRICS:
+            keys, types, counts = units.unit_counts(metric, view)
+            stored = res[SCORE_KEYS[metric]]
+            assert counts.sum(axis=(0, 1))[0] + counts.sum(axis=(0, 1))[2] == stored["micro"]["support"]
+            assert len(keys) == (3 if metric == "doc" else 6)
+    strict = saved["views"]["5type"]["seqeval"]["per_type"]["SYMPTOM"]
+    assert strict["r"] == pytest.approx(1 / 3)  # "severe pain" is not the gold span
+    # one line per sentence in the file
+    assert '"rows": [\n' in out.read_text() and "[0, 0, 0, 0, 0, 0, 0, 0, 0" in out.read_text()
+
+
+def test_sentences_without_ids_are_named_by_corpus_index(gold_docs):
+    for d in gold_docs:
+        d.user_data.clear()
+    nlp = copier_pipeline(gold_table(gold_docs))
+    metrics = evaluate(nlp, gold_docs, system="x", indices=[10, 11, 12, 13, 14, 15])
+    assert metrics["units"]["keys"] == [f"#{i}" for i in range(10, 16)]
+    assert metrics["views"]["5type"]["doc_level"]["documents"] == 6
+
+
+def test_metrics_json_is_compact_and_exact():
+    from raredis_llm.scoring.evaluate import dumps_metrics
+
+    data = {"rows": [[1, 0, 2], [0, 0, 0]], "mentions": [{"SIGN": ["a [b] c", "d]"]}, {}], "empty": [],
+            "nested": {"x": [1.5, None, True, "s,t"]}}
+    text = dumps_metrics(data)
+    assert json.loads(text) == data
+    assert '"rows": [\n    [1, 0, 2],\n    [0, 0, 0]\n  ]' in text
+    assert '"x": [1.5, null, true, "s,t"]' in text

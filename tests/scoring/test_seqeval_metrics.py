@@ -83,3 +83,52 @@ def test_four_type_view_merges_skin_into_rare(gold_docs):
     assert four["seqeval"]["per_type"]["RAREDISEASE"]["support"] == 2
     assert four["seqeval"]["micro"]["f"] == 1.0 and four["spacy"]["ents_f"] == 1.0
     assert four["errors"]["counts"]["type"]["total"] == 0
+
+
+def test_strict_and_default_modes_differ_on_ill_formed_tags():
+    y_true = [["B-SIGN", "I-SIGN", "O", "B-DISEASE", "I-DISEASE"]]
+    y_pred = [["I-SIGN", "I-SIGN", "O", "B-DISEASE", "I-SYMPTOM"]]
+    strict, default = seqeval_scores(y_true, y_pred, "strict"), seqeval_scores(y_true, y_pred, "default")
+    # strict: an I- start is no entity, B-DISEASE I-SYMPTOM is a broken chunk
+    assert strict["micro"]["p"] == 0.0 and strict["micro"]["r"] == 0.0
+    # default (conlleval): I-SIGN I-SIGN is SIGN [0, 2); B-DISEASE alone is DISEASE [3, 4)
+    assert default["per_type"]["SIGN"] == {"p": 1.0, "r": 1.0, "f": 1.0, "support": 1}
+    assert default["per_type"]["DISEASE"]["f"] == 0.0 and "SYMPTOM" in default["per_type"]
+    assert default["micro"]["p"] == pytest.approx(1 / 3) and default["micro"]["r"] == 0.5
+
+
+def random_tags(rng, n, labels=("A", "B", "C")):
+    return [rng.choice(["O", "O", "O"] + [f"{p}-{l}" for p in "BI" for l in labels]) for _ in range(n)]
+
+
+@pytest.mark.parametrize("mode", ["strict", "default"])
+@pytest.mark.parametrize("seed", range(6))
+def test_counts_equal_seqeval_classification_report(mode, seed):
+    """Our per-sentence counts give seqeval's own numbers, also on ill-formed sequences."""
+    from seqeval.metrics import classification_report
+    from seqeval.scheme import IOB2
+
+    rng = random.Random(seed)
+    lengths = [rng.randint(1, 12) for _ in range(25)]
+    y_true = [random_tags(rng, n) for n in lengths]
+    y_pred = [random_tags(rng, n) for n in lengths]
+    kwargs = {"mode": "strict", "scheme": IOB2} if mode == "strict" else {}
+    ref = classification_report(y_true, y_pred, output_dict=True, zero_division=0, **kwargs)
+    ours = seqeval_scores(y_true, y_pred, mode)
+    for key, name in (("micro", "micro avg"), ("macro", "macro avg")):
+        for m, r in (("p", "precision"), ("r", "recall"), ("f", "f1-score")):
+            assert ours[key][m] == pytest.approx(float(ref[name][r])), (key, m)
+    assert set(ours["per_type"]) == {k for k in ref if not k.endswith(" avg")}
+    for label, prf in ours["per_type"].items():
+        assert prf["f"] == pytest.approx(float(ref[label]["f1-score"])), label
+        assert prf["support"] == int(ref[label]["support"]), label
+
+
+def test_sentence_counts_shape_and_unknown_type():
+    from raredis_llm.scoring.seqeval_metrics import sentence_counts
+
+    y = [["B-SIGN", "O"], ["O", "B-DISEASE"]]
+    counts = sentence_counts(y, [["B-SIGN", "O"], ["B-SIGN", "O"]], ["SIGN", "DISEASE"])
+    assert counts.tolist() == [[[1, 0, 0], [0, 0, 0]], [[0, 1, 0], [0, 0, 1]]]
+    with pytest.raises(ValueError, match="SYMPTOM"):
+        sentence_counts(y, [["B-SYMPTOM", "O"], ["O", "O"]], ["SIGN", "DISEASE"])

@@ -21,6 +21,8 @@ Systems add, per Doc, for the scoring harness to sum up:
     ``PARSE_STATS``  ``{"given": int, "aligned": int, "dropped": {reason: int}}``
     ``LLM_USAGE``    ``{"prompt_tokens": int, "completion_tokens": int, "requests": int,
                      "cache_hits": int}``
+    ``PRED_TAGS``    predictions read as IOB tags (``scoring/outside.py``): one tag per
+                     token, kept as given so seqeval's default mode sees them unrepaired
 """
 
 DOC_ID = "raredis_doc_id"
@@ -30,6 +32,7 @@ ANNOTATION = "raredis_annotation"
 SPANS_KEY = "raredis_all"
 PARSE_STATS = "raredis_parse"
 LLM_USAGE = "raredis_llm_usage"
+PRED_TAGS = "raredis_pred_tags"
 
 #: Reasons an annotated entity is not in ``doc.ents``.
 REASON_NON_TARGET = "non_target_label"

@@ -5,14 +5,12 @@ Importing this package registers ``raredis.FinetunePrompt.v1``, ``raredis.LoraBa
 (the sections of ``configs/finetune_*.cfg``).
 
 * :mod:`.instructions`  Alpaca records (one per sentence) from the sentence DocBins
-* :mod:`.prompting`     the instruction/prompt templates + the shared output format
 * :mod:`.data`          tokenization (response-only labels), length-bucketed batches
 * :mod:`.loss`          response-only loss (LM head on response positions only)
-* :mod:`.lora`          base model loading (CPU fp32, CUDA bf16, optional 4-bit) + LoRA
+* :mod:`.lora`          base model loading (dtype auto, optional 4-bit on CUDA) + LoRA
 * :mod:`.trainer`       training loop: validation, early stopping, checkpoints, resume
 * :mod:`.metadata`      hashes and the ``metadata.json`` of a run
 """
 
-from raredis_llm.finetune import lora, prompting, settings  # noqa: F401
-from raredis_llm.finetune.prompting import FinetunePrompt, make_finetune_prompt  # noqa: F401
-from raredis_llm.finetune.settings import FinetuneSetup, load_setup  # noqa: F401
+from raredis_llm.finetune import lora, settings  # noqa: F401
+from raredis_llm.finetune.settings import FinetuneSetup, load_setup, make_finetune_prompt  # noqa: F401

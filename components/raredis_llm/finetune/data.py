@@ -1,7 +1,6 @@
 """Tokenized training examples, length-bucketed batches, dynamic padding.
 
-A record becomes ``[BOS] prompt`` (tokenized as :func:`raredis_llm.models.hf.generate`
-tokenizes prompts at inference) followed by ``output`` and EOS. Labels are ``-100`` on
+A record becomes ``[BOS] prompt`` (tokenized as the engines tokenize prompts at inference) followed by ``output`` and EOS. Labels are ``-100`` on
 the prompt, so only the response (and its EOS) is learned.
 
 Batches are planned per epoch from the seed alone (:func:`plan_batches`): shuffle,
@@ -17,7 +16,7 @@ from typing import Dict, List, Optional, Sequence
 import torch
 
 from .loss import IGNORE_INDEX
-from .prompting import FinetunePrompt
+from ..ner.finetuned import FinetunePrompt
 
 
 @dataclass

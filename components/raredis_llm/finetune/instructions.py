@@ -16,8 +16,8 @@ from spacy.vocab import Vocab
 
 from ..corpus import schema
 from ..labels import map_label
-from ..models.offline import file_sha256
-from .prompting import FinetunePrompt
+from ..ner.finetuned import FinetunePrompt
+from ..util import file_sha256
 
 ALPACA_KEYS = ("instruction", "input", "output")
 
@@ -96,11 +96,6 @@ def read_jsonl(path: Union[str, Path]) -> List[Dict[str, str]]:
     return list(iter_jsonl(path))
 
 
-def file_hash(path: Union[str, Path]) -> str:
-    """sha256 of a data file (recorded in the fine-tuning metadata)."""
-    return file_sha256(path)
-
-
 def build_instruction_files(
     splits: Dict[str, Union[str, Path]],
     output_dir: Union[str, Path],
@@ -120,6 +115,6 @@ def build_instruction_files(
             "records": len(records),
             "without_entities": sum(1 for d in docs if not doc_spans(d, view, prompt.labels)),
             "entities": sum(len(doc_spans(d, view, prompt.labels)) for d in docs),
-            "sha256": file_hash(target),
+            "sha256": file_sha256(target),
         }
     return out

@@ -4,7 +4,7 @@
 * CUDA: bfloat16 weights; with ``load_in_4bit`` and ``bitsandbytes`` importable, the
   base is loaded 4-bit NF4 (QLoRA) and prepared for k-bit training.
 
-The base model comes from :func:`raredis_llm.models.hf.load_causal_lm` (offline aliases,
+The base model comes from :func:`raredis_llm.models.loading.load_causal_lm` (offline aliases,
 local folders, HF ids from the local cache unless ``local_files_only`` is false). The
 4-bit path loads through ``transformers`` directly, because the shared loader takes no
 quantization config.
@@ -95,7 +95,7 @@ def bitsandbytes_available() -> bool:
 
 def load_base(settings: BaseModelSettings, log=logger.info):
     """``(model, tokenizer)`` of the base model, ready to take an adapter."""
-    from ..models.hf import load_causal_lm, resolve_device
+    from ..models.loading import load_causal_lm, resolve_device
 
     device = resolve_device(settings.device)
     if settings.load_in_4bit and device.startswith("cuda"):
@@ -176,8 +176,8 @@ def save_untrained_adapter(path, prompt=None, base_model: str = "offline:gemma-3
     import torch
     from peft import get_peft_model
 
-    from .metadata import ADAPTER_INFO, adapter_info, write_json
-    from .prompting import FinetunePrompt
+    from ..ner.finetuned import ADAPTER_INFO, FinetunePrompt, adapter_info
+    from ..util import write_json
 
     prompt = prompt or FinetunePrompt()
     lora = lora or LoraSettings()

@@ -17,25 +17,9 @@ from typing import Optional
 import torch
 import torch.nn.functional as F
 
+from ..models.loading import decoder_and_head
+
 IGNORE_INDEX = -100
-
-
-def _unwrap(model):
-    """The ``*ForCausalLM`` module inside a peft wrapper (or the model itself)."""
-    inner = model
-    # PeftModel -> LoraModel -> XForCausalLM
-    if hasattr(inner, "get_base_model"):
-        inner = inner.get_base_model()
-    return inner
-
-
-def decoder_and_head(model):
-    """Return (decoder body, lm_head, final softcap or None) of a causal LM (peft or not)."""
-    inner = _unwrap(model)
-    decoder = inner.get_decoder() if hasattr(inner, "get_decoder") else inner.model
-    head = inner.get_output_embeddings()
-    softcap = getattr(inner.config, "final_logit_softcapping", None)
-    return decoder, head, softcap
 
 
 def _head_logits(head, hidden: torch.Tensor, softcap: Optional[float]) -> torch.Tensor:

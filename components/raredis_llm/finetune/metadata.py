@@ -5,41 +5,21 @@ steps, time, best step, metrics, software versions and the machine. Hashing a la
 weight file is done once per (path, size, mtime) and remembered in the offline cache.
 """
 
-import json
 import os
 import platform
 import time
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Union
 
-from ..models.offline import GEMMA_ALIAS, cache_dir, file_sha256
+from ..models.offline import GEMMA_ALIAS, cache_dir
+from ..util import cached_file_sha256 as _cached_sha256
 
 WEIGHT_SUFFIXES = (".safetensors", ".bin", ".gguf", ".pt", ".pth")
-ADAPTER_INFO = "raredis_finetune.json"
-
-
-def _hash_cache_path() -> Path:
-    return cache_dir() / "file_hashes.json"
 
 
 def cached_file_sha256(path: Union[str, Path]) -> str:
-    """SHA-256 of a file, remembered by (absolute path, size, mtime)."""
-    path = Path(path).resolve()
-    stat = path.stat()
-    key = f"{path}|{stat.st_size}|{int(stat.st_mtime)}"
-    store = _hash_cache_path()
-    try:
-        known = json.loads(store.read_text())
-    except (OSError, ValueError):
-        known = {}
-    if key in known:
-        return known[key]
-    digest = file_sha256(path)
-    known[key] = digest
-    tmp = store.with_name(store.name + f".{os.getpid()}")
-    tmp.write_text(json.dumps(known, indent=1))
-    os.replace(tmp, store)
-    return digest
+    """SHA-256 of a (weight) file, hashed once per machine (by path, size and mtime)."""
+    return _cached_sha256(path, cache_dir() / "file_hashes.json")
 
 
 def weight_files(folder: Union[str, Path]) -> List[Path]:
@@ -68,24 +48,12 @@ def base_model_info(name: str, resolved: Optional[str] = None) -> Dict[str, Any]
     return info
 
 
-def adapter_info(prompt, base_model: str, lora: Dict[str, Any], **extra: Any) -> Dict[str, Any]:
-    """What an adapter folder records about how it was trained (``raredis_finetune.json``):
-    the base model and everything needed to rebuild the exact prompt."""
-    info = {
-        "base_model": base_model,
-        "prompt": prompt.to_dict(),
-        "prompt_template_text": prompt.prompt_template_text,
-        "instruction_template_text": prompt.instruction_template_text,
-        "lora": dict(lora),
-    }
-    info.update(extra)
-    return info
-
-
 def environment_info() -> Dict[str, Any]:
     import peft
     import torch
     import transformers
+
+    from ..models.precision import cpu_info
 
     return {
         "python": platform.python_version(),
@@ -95,24 +63,8 @@ def environment_info() -> Dict[str, Any]:
         "cuda": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
         "cpu_count": os.cpu_count(),
         "torch_threads": torch.get_num_threads(),
+        "cpu": cpu_info().to_dict(),
         "load_average": list(os.getloadavg()) if hasattr(os, "getloadavg") else None,
         "platform": platform.platform(),
         "time": time.strftime("%Y-%m-%dT%H:%M:%S"),
     }
-
-
-def write_json(data: Dict[str, Any], path: Union[str, Path]) -> Path:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(data, indent=2, ensure_ascii=False, default=str))
-    os.replace(tmp, path)
-    return path
-
-
-def read_json(path: Union[str, Path]) -> Dict[str, Any]:
-    path = Path(path)
-    try:
-        return json.loads(path.read_text(encoding="utf8"))
-    except ValueError as err:
-        raise ValueError(f"{path}: not valid JSON ({err})") from None

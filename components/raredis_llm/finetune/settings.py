@@ -10,12 +10,13 @@ command line (``--training.max_steps 10``), as with ``spacy train``.
 
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, Dict, Optional, Union
+from typing import Any, Dict, List, Optional, Union
 
 from spacy.util import load_config, registry
 
 from .lora import BaseModelSettings, LoraSettings
-from .prompting import FinetunePrompt
+from ..labels import LABELS
+from ..ner.finetuned import FinetunePrompt
 
 
 @dataclass
@@ -29,7 +30,8 @@ class TrainingSettings:
     scheduler: str = "linear"
     max_steps: int = 200
     max_epochs: float = 3.0
-    #: wall-clock cap for the whole run (training + evaluations); 0 = none
+    #: safety stop by wall clock (0 = none): training stops by steps/epochs; a run this
+    #: stops is marked in its metadata and adapter record
     max_minutes: float = 0.0
     max_length: int = 384
     #: torch CPU threads (0 = leave torch's default)
@@ -57,11 +59,27 @@ class EvaluationSettings:
     metric: str = "f1"
     #: evaluations without improvement before stopping (0 = never stop early)
     patience: int = 3
-    #: generation budget per sentence = factor * input tokens + 16
+    #: generation budget per sentence = factor * answer-reference tokens + 48 (ner/budget.py)
     max_new_tokens_factor: float = 2.0
+    #: constrained decoding, as the raredis_llm_ner component does by default
+    constrain: bool = True
 
     def to_dict(self) -> Dict[str, Any]:
         return asdict(self)
+
+
+@registry.misc("raredis.FinetunePrompt.v1")
+def make_finetune_prompt(
+    output_format: str = "inline",
+    labels: List[str] = list(LABELS),
+    instruction_template: Optional[str] = None,
+    prompt_template: Optional[str] = None,
+    prompt_style: str = "short",
+) -> FinetunePrompt:
+    """Prompt + output format of a fine-tuned model: ``prompt_style`` "short" (a few words
+    of instruction) or "alpaca" (the Stanford Alpaca prompt with the format's rules), or
+    template files (see :class:`raredis_llm.ner.finetuned.FinetunePrompt`)."""
+    return FinetunePrompt(output_format, labels, instruction_template, prompt_template, prompt_style)
 
 
 @registry.misc("raredis.LoraTraining.v1")
@@ -100,6 +118,7 @@ def make_evaluation_settings(
     metric: str = "f1",
     patience: int = 3,
     max_new_tokens_factor: float = 2.0,
+    constrain: bool = True,
 ) -> EvaluationSettings:
     """Validation during training: loss, generated entity F1, early stopping."""
     if metric not in ("f1", "loss"):
@@ -109,7 +128,7 @@ def make_evaluation_settings(
     if metric == "loss" and loss_examples <= 0:
         raise ValueError("metric = 'loss' needs loss_examples > 0")
     return EvaluationSettings(every, loss_examples, f1_examples, batch_size, metric, patience,
-                              max_new_tokens_factor)
+                              max_new_tokens_factor, constrain)
 
 
 @dataclass

@@ -10,12 +10,13 @@ Layout of the output folder (``training/lora`` by default)::
 
 ``train(setup, resume=True)`` continues from ``checkpoint/`` when it exists: same data
 order (planned from the seed per epoch), same optimizer/scheduler/RNG state, same step
-count and elapsed time (``max_minutes`` counts the time of every session).
+count. Training stops by steps or epochs, so the same commit and seed give the same
+adapter on any machine; ``max_minutes`` is only a safety stop, and a run it stops is
+marked (``stopped_by_time`` in the metadata and the adapter record, a warning in the log).
 """
 
 import logging
 import math
-import os
 import random
 import shutil
 import statistics
@@ -27,16 +28,21 @@ from typing import Any, Callable, Dict, List, Optional, Sequence
 import torch
 
 from ..models.offline import resolve_model
+from ..models.precision import resolve_dtype_name, resolve_threads
+from ..models.engine import Constraint
+from ..models.transformers_engine import TransformersEngine
+from ..ner.budget import answer_budget
+from ..ner.finetuned import ADAPTER_INFO, STOP, adapter_info
+from ..util import file_sha256, read_json, seeded_sample, write_dir, write_json
 from .data import Feature, collate, encode_records, plan_batches
-from .instructions import file_hash, read_jsonl
+from .instructions import read_jsonl
 from .lora import attach_lora, count_parameters, load_base
 from .loss import IGNORE_INDEX, common_prefix_len, response_only_loss
-from .metadata import ADAPTER_INFO, adapter_info, base_model_info, environment_info, read_json, write_json
+from .metadata import base_model_info, environment_info
 from .metrics import span_prf
-from .prompting import sentence_budget
 from .settings import FinetuneSetup
 
-logger = logging.getLogger("raredis_llm")
+logger = logging.getLogger(__name__)
 
 STATE_FILE = "trainer_state.json"
 
@@ -93,27 +99,6 @@ def _set_rng_state(state: Dict[str, Any]) -> None:
         torch.cuda.set_rng_state_all(state["cuda"])
 
 
-def _sample(n_total: int, n: int, seed: int) -> List[int]:
-    """A fixed, seeded sample of indices (all when n >= n_total), in corpus order."""
-    if n <= 0:
-        return []
-    if n >= n_total:
-        return list(range(n_total))
-    return sorted(random.Random(seed).sample(range(n_total), n))
-
-
-def _atomic_dir(target: Path, write: Callable[[Path], None]) -> None:
-    tmp = target.with_name(target.name + f".tmp{os.getpid()}")
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir(parents=True)
-    write(tmp)
-    old = target.with_name(target.name + f".old{os.getpid()}")
-    if target.exists():
-        os.replace(target, old)
-    os.replace(tmp, target)
-    shutil.rmtree(old, ignore_errors=True)
-
-
 class LoraTrainer:
     """Fine-tunes a LoRA adapter on instruction records (see the module docstring)."""
 
@@ -143,8 +128,9 @@ class LoraTrainer:
         if not self.train_feats:
             raise ValueError(f"{s.train_path}: every record is longer than max_length={tl} tokens")
         ev = s.evaluation
-        self.loss_idx = _sample(len(self.val_records), ev.loss_examples, s.training.seed)
-        self.f1_idx = _sample(len(self.val_records), ev.f1_examples, s.training.seed + 1)
+        n_val = len(self.val_records)
+        self.loss_idx = seeded_sample(n_val, ev.loss_examples, s.training.seed) if ev.loss_examples > 0 else []
+        self.f1_idx = seeded_sample(n_val, ev.f1_examples, s.training.seed + 1) if ev.f1_examples > 0 else []
         self.val_feats = {i: f for i, f in zip(
             self.loss_idx, encode_records([self.val_records[i] for i in self.loss_idx], s.prompt, self.tokenizer))}
         self.lengths = [len(f) for f in self.train_feats]
@@ -152,8 +138,7 @@ class LoraTrainer:
     # ------------------------------------------------------------------ model
     def _build(self, adapter_dir: Optional[str]):
         s = self.setup
-        if s.training.num_threads > 0:
-            torch.set_num_threads(s.training.num_threads)
+        torch.set_num_threads(resolve_threads(s.training.num_threads))
         self.resolved_base = resolve_model(s.model.name, log=self.log)
         base, self.tokenizer = load_base(s.model, log=self.log)
         self.model = attach_lora(base, s.lora, adapter_dir, s.model.gradient_checkpointing)
@@ -189,8 +174,6 @@ class LoraTrainer:
     # ------------------------------------------------------------------ evaluation
     @torch.no_grad()
     def evaluate(self) -> Dict[str, Any]:
-        from ..models.hf import generate
-
         s, ev = self.setup, self.setup.evaluation
         out: Dict[str, Any] = {}
         start = time.perf_counter()
@@ -207,12 +190,14 @@ class LoraTrainer:
                 out["val_loss"] = total / max(1, n_tok)
             if self.f1_idx:
                 records = [self.val_records[i] for i in self.f1_idx]
+                engine = TransformersEngine.from_model(self.model, self.tokenizer, batch_size=ev.batch_size)
+                fmt = s.prompt.format
                 prompts = [s.prompt.prompt(r["input"], instruction=r.get("instruction")) for r in records]
-                n_prefix = len(self.tokenizer(s.prompt.prompt(""))["input_ids"])
-                factor = ev.max_new_tokens_factor
-                answers = generate(self.model, self.tokenizer, prompts, batch_size=ev.batch_size,
-                                   max_new_tokens=lambda n: sentence_budget(n, n_prefix, factor),
-                                   stop=["\n### "])
+                budgets = [answer_budget(engine.count_tokens(fmt.answer_reference(r["input"])),
+                                         ratio=ev.max_new_tokens_factor) for r in records]
+                glue = tuple(fmt.constraint_strings(s.prompt.labels))
+                constraints = [Constraint((r["input"],), glue) if ev.constrain else None for r in records]
+                answers = engine.generate(prompts, budgets, stop=STOP, constraints=constraints)
                 preds, golds = [], []
                 parse_dropped = 0
                 for r, answer in zip(records, answers):
@@ -237,16 +222,19 @@ class LoraTrainer:
         return -float(result["val_loss"])
 
     # ------------------------------------------------------------------ saving
-    def _adapter_info(self) -> Dict[str, Any]:
+    def _adapter_info(self, state: Optional[TrainerState] = None) -> Dict[str, Any]:
         s = self.setup
-        return adapter_info(s.prompt, s.model.name, s.lora.to_dict(), trained=True)
+        extra: Dict[str, Any] = {"trained": True}
+        if state is not None:
+            extra.update(steps=state.step, stopped_by_time=_stopped_by_time(state))
+        return adapter_info(s.prompt, s.model.name, s.lora.to_dict(), **extra)
 
     def save_adapter(self, target: Path) -> None:
         def write(tmp: Path) -> None:
             self.model.save_pretrained(str(tmp))
             write_json(self._adapter_info(), tmp / ADAPTER_INFO)
 
-        _atomic_dir(target, write)
+        write_dir(target, write)
 
     def save_checkpoint(self, state: TrainerState, scheduler) -> None:
         def write(tmp: Path) -> None:
@@ -257,7 +245,7 @@ class LoraTrainer:
             torch.save(_rng_state(), tmp / "rng.pt")
             write_json(asdict(state), tmp / STATE_FILE)
 
-        _atomic_dir(self.out / "checkpoint", write)
+        write_dir(self.out / "checkpoint", write)
 
     # ------------------------------------------------------------------ main loop
     def train(self, resume: bool = True) -> Dict[str, Any]:
@@ -286,10 +274,9 @@ class LoraTrainer:
                  f"{params['total']:,} parameters) on {len(self.train_feats)} records, "
                  f"{total} steps at most, batch {t.batch_size}x{t.grad_accum}, "
                  f"{torch.get_num_threads()} threads, device {self.device}")
-        budget = t.max_minutes * 60 if t.max_minutes > 0 else math.inf
+        safety = t.max_minutes * 60 if t.max_minutes > 0 else math.inf
         session_start = time.perf_counter()
         base_elapsed = state.elapsed_s
-        last_eval_s = 0.0
 
         def elapsed() -> float:
             return base_elapsed + time.perf_counter() - session_start
@@ -301,18 +288,13 @@ class LoraTrainer:
             bar = tqdm(total=total, initial=state.step, desc="lora", unit="step", dynamic_ncols=True)
         batches = plan_batches(self.lengths, t.batch_size, t.seed, state.epoch, t.bucket_size)
         recent: List[float] = []
-        has_eval = bool(self.loss_idx or self.f1_idx)
-        if state.history:
-            last_eval_s = state.history[-1]["eval_seconds"]
         self.model.train()
         try:
             while state.step < total:
-                mean_step = statistics.mean(state.step_times[-10:]) if state.step_times else 0.0
-                # keep time for the final evaluation: the last one's duration, or a quarter
-                # of the budget before any evaluation has been timed
-                reserve = last_eval_s if last_eval_s else (0.25 * budget if has_eval else 0.0)
-                if elapsed() + mean_step + reserve > budget:
-                    state.stop_reason = f"max_minutes ({t.max_minutes})"
+                if elapsed() > safety:
+                    state.stop_reason = f"max_minutes ({t.max_minutes}): SAFETY STOP before the planned {total} steps"
+                    self.log(f"WARNING: stopped by the wall-clock safety cap after {state.step} of {total} "
+                             "steps; the adapter is marked as stopped by time")
                     break
                 step_start = time.perf_counter()
                 group: List[List[Feature]] = []
@@ -348,7 +330,6 @@ class LoraTrainer:
                 if do_eval and (self.loss_idx or self.f1_idx):
                     if self._evaluate_and_track(state, bar):
                         break
-                    last_eval_s = state.history[-1]["eval_seconds"]
                 if t.checkpoint_every > 0 and state.step % t.checkpoint_every == 0:
                     state.elapsed_s = elapsed()
                     self.save_checkpoint(state, scheduler)
@@ -369,6 +350,8 @@ class LoraTrainer:
             self.save_adapter(self.out / "adapter")
             if state.best_step is None:
                 state.best_step = state.step
+        # the adapter records how the run ended (a safety stop by time marks it)
+        write_json(dict(self._adapter_info(state), best_step=state.best_step), self.out / "adapter" / ADAPTER_INFO)
         meta = self.write_metadata(state, total)
         self.log(f"Stopped after {state.step} steps ({state.stop_reason}), {state.elapsed_s / 60:.1f} min; "
                  f"best step {state.best_step}, best {ev.metric} {state.best_metric}")
@@ -397,6 +380,13 @@ class LoraTrainer:
             return True
         return False
 
+    def precision(self) -> Dict[str, Any]:
+        """The dtype the weights were trained in and why ("auto" resolves per machine)."""
+        device = str(self.device)
+        name, reason = resolve_dtype_name(self.setup.model.dtype, device)
+        actual = str(next(self.model.parameters()).dtype).replace("torch.", "")
+        return {"configured": self.setup.model.dtype, "dtype": actual, "reason": reason}
+
     def write_metadata(self, state: TrainerState, total: int) -> Dict[str, Any]:
         s = self.setup
         times = state.step_times
@@ -404,16 +394,18 @@ class LoraTrainer:
         meta = {
             "base_model": base_model_info(s.model.name, self.resolved_base),
             "adapter": str(self.out / "adapter"),
+            "stopped_by_time": _stopped_by_time(state),
             "data": {
-                "train": {"path": s.train_path, "sha256": file_hash(s.train_path), "records": len(self.train_records),
+                "train": {"path": s.train_path, "sha256": file_sha256(s.train_path), "records": len(self.train_records),
                           "skipped_too_long": self.n_too_long},
                 "validation": {"path": s.validation_path,
-                               "sha256": file_hash(s.validation_path) if s.validation_path else None,
+                               "sha256": file_sha256(s.validation_path) if s.validation_path else None,
                                "records": len(self.val_records), "loss_sample": len(self.loss_idx),
                                "f1_sample": len(self.f1_idx)},
             },
             "hyperparameters": s.hyperparameters(),
             "parameters": count_parameters(self.model),
+            "precision": self.precision(),
             "steps": state.step,
             "planned_steps": total,
             "epochs_started": state.epoch + 1,
@@ -434,6 +426,10 @@ class LoraTrainer:
         }
         write_json(meta, self.out / "metadata.json")
         return meta
+
+
+def _stopped_by_time(state: TrainerState) -> bool:
+    return bool(state.stop_reason and state.stop_reason.startswith("max_minutes"))
 
 
 def train(setup: FinetuneSetup, resume: bool = True, log: Callable[[str], None] = print,

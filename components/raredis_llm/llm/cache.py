@@ -27,12 +27,12 @@ import time
 from pathlib import Path
 from typing import Any, Dict, Mapping, Optional, Union
 
-from .response import Completion
+from ..models.completion import Completion
 
 logger = logging.getLogger(__name__)
 
 #: Bump when the key recipe changes, so old entries are ignored rather than misread.
-KEY_VERSION = 1
+KEY_VERSION = 2
 
 
 def _canonical(value: Any) -> Any:

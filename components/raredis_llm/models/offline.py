@@ -10,14 +10,13 @@ Nothing here touches the network. The cache lives in ``$RAREDIS_LLM_CACHE``
 """
 
 import hashlib
-import json
 import os
-import shutil
 import time
 import zipfile
 from pathlib import Path
 from typing import Union
 
+from ..util import write_dir, write_json
 from .gemma_tokenizer import rebuild_as_bpe
 
 #: Names a config can use instead of a Hugging Face id or a path.
@@ -61,18 +60,17 @@ def gemma_hf_folder(log=print) -> Path:
 
     log(f"Converting {gguf.name} to a Hugging Face folder (one time, a few minutes) ...")
     start = time.time()
-    tmp = target.with_name(target.name + f".tmp{os.getpid()}")
-    shutil.rmtree(tmp, ignore_errors=True)
-    tokenizer = AutoTokenizer.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
-    model = AutoModelForCausalLM.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
-    model.save_pretrained(str(tmp))
-    tokenizer.save_pretrained(str(tmp))
-    rebuild_as_bpe(tmp)  # transformers builds a Unigram tokenizer from Gemma's BPE GGUF
-    info = {"source": str(gguf), "sha256": pkg.EXPECTED_SHA256, "seconds": round(time.time() - start, 1)}
-    (tmp / _DONE).write_text(json.dumps(info, indent=2))
-    shutil.rmtree(target, ignore_errors=True)
-    os.replace(tmp, target)
-    log(f"Cached at {target} ({info['seconds']} s)")
+
+    def convert(tmp: Path) -> None:
+        tokenizer = AutoTokenizer.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
+        model = AutoModelForCausalLM.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
+        model.save_pretrained(str(tmp))
+        tokenizer.save_pretrained(str(tmp))
+        rebuild_as_bpe(tmp)  # transformers builds a Unigram tokenizer from Gemma's BPE GGUF
+        write_json({"source": str(gguf), "sha256": pkg.EXPECTED_SHA256}, tmp / _DONE)
+
+    write_dir(target, convert)
+    log(f"Cached at {target} ({time.time() - start:.1f} s)")
     return target
 
 
@@ -91,14 +89,12 @@ def minilm_folder() -> Path:
     target = cache_dir() / "hf" / f"all-MiniLM-L6-v2-{digest}"
     if (target / _DONE).exists():
         return target
-    tmp = target.with_name(target.name + f".tmp{os.getpid()}")
-    shutil.rmtree(tmp, ignore_errors=True)
-    with zipfile.ZipFile(archive) as zf:
-        zf.extractall(tmp)
-    (tmp / _DONE).write_text(json.dumps({"source": str(archive)}))
-    shutil.rmtree(target, ignore_errors=True)
-    os.replace(tmp, target)
-    return target
+    def extract(tmp: Path) -> None:
+        with zipfile.ZipFile(archive) as zf:
+            zf.extractall(tmp)
+        write_json({"source": str(archive)}, tmp / _DONE)
+
+    return write_dir(target, extract)
 
 
 def resolve_model(name_or_path: Union[str, Path], log=print) -> str:
@@ -111,9 +107,11 @@ def resolve_model(name_or_path: Union[str, Path], log=print) -> str:
     return name
 
 
-def file_sha256(path: Union[str, Path]) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+def resolve_gguf(model: Union[str, Path]) -> Path:
+    """``offline:gemma-3-270m`` -> its assembled GGUF file; other values must be .gguf files."""
+    if str(model) == GEMMA_ALIAS:
+        return gemma_gguf_path()
+    path = Path(model)
+    if not path.is_file() or path.suffix.lower() != ".gguf":
+        raise FileNotFoundError(f"Not a GGUF file: {path}")
+    return path

@@ -5,17 +5,19 @@ Docs (``nlp.pipe``, order kept), then ``score_docs`` compares ``doc.ents``:
 
 * spaCy's own NER scorer (``spacy.scorer.get_ner_prf`` on ``Example(pred, gold)``):
   ``ents_p/r/f`` and ``ents_per_type``;
-* seqeval strict IOB2 on the gold tokens (predictions projected with
-  ``spans.project``): per type, micro and macro;
+* three metric views (``units.METRICS``): seqeval strict IOB2 on the gold tokens
+  (predictions projected with ``spans.project``; the headline), seqeval default mode, and
+  document-level mention sets; per type, micro and macro;
 * the error breakdown of ``errors.py``;
 
-each in both views of ``labels.VIEWS`` ("5type"; "4type" = SKINRAREDISEASE merged into
-RAREDISEASE on gold and predictions alike). Scores are fractions in [0, 1].
+each in both label views of ``labels.VIEWS`` ("5type"; "4type" = SKINRAREDISEASE merged
+into RAREDISEASE on gold and predictions alike). Scores are fractions in [0, 1]. The
+per-sentence record (``units.py``) goes into the metrics too, for intervals and pairing.
 """
 
 import datetime as _dt
 import json
-import random
+import re
 import subprocess
 from collections import Counter
 from pathlib import Path
@@ -29,18 +31,23 @@ from spacy.training import Example
 
 from .. import __version__
 from ..corpus import schema
-from ..labels import LABELS, VIEWS
+from ..labels import LABELS, VIEWS, labels_for, map_label
+from ..util import seeded_sample, write_text
 from . import speed
+from .counts import summary
+from .doc_level import doc_counts, doc_ents_mentions, mention_types
 from .errors import CLASSES, ERROR_CLASSES, ErrorTally, classify
-from .seqeval_metrics import seqeval_scores
+from .seqeval_metrics import sentence_counts, tag_types
 from .spans import (
     check_pairs, check_view, count_words, doc_ents, doc_label, iob2_tags, project, relabel,
     spans_to_ents, view_doc,
 )
+from .units import SCORE_KEYS, build_units, sentence_key
 
 DEFAULT_VIEWS: Tuple[str, ...] = tuple(VIEWS)
 #: Doc metadata handed to the pipeline with ``input_mode="tokens"``.
 PASS_THROUGH_KEYS = (schema.DOC_ID, schema.SENT_INDEX, schema.CHAR_OFFSET)
+SAMPLER = "raredis_llm.util.seeded_sample"
 
 
 def load_gold_docs(path: Union[str, Path], nlp: Optional[Language] = None) -> List[Doc]:
@@ -58,12 +65,11 @@ def load_gold_docs(path: Union[str, Path], nlp: Optional[Language] = None) -> Li
     return docs
 
 
-def select_docs(docs: Sequence[Doc], n_docs: Optional[int], seed: int = 0) -> List[Doc]:
-    """All Docs, or ``n_docs`` of them drawn with ``seed`` (corpus order kept)."""
-    if n_docs is None or n_docs <= 0 or n_docs >= len(docs):
-        return list(docs)
-    keep = sorted(random.Random(seed).sample(range(len(docs)), n_docs))
-    return [docs[i] for i in keep]
+def sample_docs(docs: Sequence[Doc], n_docs: Optional[int], seed: int = 0) -> Tuple[List[int], List[Doc]]:
+    """``(corpus indices, Docs)`` of all Docs, or of ``n_docs`` drawn with ``seed`` (corpus
+    order kept; nested: the sample of 24 is part of the sample of 200)."""
+    indices = seeded_sample(len(docs), n_docs, seed)
+    return indices, [docs[i] for i in indices]
 
 
 def pipeline_inputs(nlp: Language, gold_docs: Sequence[Doc], input_mode: str = "text") -> list:
@@ -92,6 +98,23 @@ def _spacy_scores(pred_docs: Sequence[Doc], gold_docs: Sequence[Doc], view: str)
     }
 
 
+def default_mode_tags(pred: Doc, gold: Doc, projected: List[str], view: str, index: int = 0) -> List[str]:
+    """The tags seqeval's default mode scores: the predicted tags as given
+    (``schema.PRED_TAGS``, on the gold tokens) when a system gave tags, else ``projected``."""
+    given = pred.user_data.get(schema.PRED_TAGS)
+    if given is None:
+        return projected
+    if len(given) != len(gold):
+        raise ValueError(f"{len(given)} predicted tags for {len(gold)} gold tokens in {doc_label(gold, index)}")
+    return [t if "-" not in t else f"{t.split('-', 1)[0]}-{map_label(t.split('-', 1)[1], view)}" for t in given]
+
+
+def counted_types(view: str, *extra: Iterable[str]) -> List[str]:
+    """The view's target labels, then any other label seen, sorted."""
+    types = list(labels_for(view))
+    return types + sorted(set().union(*extra) - set(types))
+
+
 def score_docs(
     pred_docs: Sequence[Doc],
     gold_docs: Sequence[Doc],
@@ -99,16 +122,22 @@ def score_docs(
     max_samples: int = 20,
     seed: int = 0,
     errors: bool = True,
+    keys: Optional[Sequence[str]] = None,
 ) -> Tuple[dict, List[dict]]:
     """Compare predicted with gold ``doc.ents``; Docs are paired by position.
 
     Returns ``(scores, error_docs)``: ``scores`` has ``views`` (per view: ``spacy``,
-    ``seqeval``, ``errors``) and ``alignment``; ``error_docs`` lists, for every Doc
-    with an error in the first view, its text and gold and predicted spans (predicted
-    as projected onto the gold tokens, 5-type labels).
+    ``seqeval`` (strict), ``seqeval_default``, ``doc_level``, ``errors``), ``alignment`` and
+    ``units`` (the per-sentence record; ``keys`` name the sentences, by default from
+    their document id and sentence index); ``error_docs`` lists, for every Doc with an
+    error in the first view, its text and gold and predicted spans (predicted as projected
+    onto the gold tokens, 5-type labels).
     """
     views = [check_view(v) for v in views]
     check_pairs(pred_docs, gold_docs)
+    keys = list(keys) if keys is not None else [sentence_key(g, i) for i, g in enumerate(gold_docs)]
+    if len(keys) != len(gold_docs):
+        raise ValueError(f"{len(keys)} sentence ids for {len(gold_docs)} gold Docs")
     projections = [project(doc_ents(p, "5type"), g) for p, g in zip(pred_docs, gold_docs)]
     alignment = {
         "n_gold": sum(len(g.ents) for g in gold_docs),
@@ -119,14 +148,29 @@ def score_docs(
         "non_target_labels": dict(sorted(Counter(
             e.label_ for p in pred_docs for e in p.ents if e.label_ not in LABELS).items())),
     }
+    doc_ids = [g.user_data.get(schema.DOC_ID) for g in gold_docs]
+    gold_mentions = [doc_ents_mentions(g) for g in gold_docs]
+    pred_mentions = [doc_ents_mentions(p) for p in pred_docs]
     scores: dict = {"views": {}, "alignment": alignment}
+    unit_counts: dict = {"strict": {}, "default": {}}
     error_docs: List[dict] = []
     for n_view, view in enumerate(views):
         y_true = [iob2_tags(g, g.ents, view) for g in gold_docs]
         y_pred = [iob2_tags(g, pr.spans, view) for g, pr in zip(gold_docs, projections)]
+        y_default = [default_mode_tags(p, g, tags, view, i)
+                     for i, (p, g, tags) in enumerate(zip(pred_docs, gold_docs, y_pred))]
+        types = counted_types(view, tag_types(y_true), tag_types(y_pred), tag_types(y_default),
+                              mention_types(gold_mentions, view), mention_types(pred_mentions, view))
+        strict = sentence_counts(y_true, y_pred, types, "strict")
+        default = sentence_counts(y_true, y_default, types, "default")
+        _, per_doc = doc_counts(doc_ids, gold_mentions, pred_mentions, types, view)
+        unit_counts["strict"][view] = (types, strict)
+        unit_counts["default"][view] = (types, default)
         result = {
             "spacy": _spacy_scores(pred_docs, gold_docs, view),
-            "seqeval": seqeval_scores(y_true, y_pred),
+            SCORE_KEYS["strict"]: summary(strict.sum(axis=0), types),
+            SCORE_KEYS["default"]: summary(default.sum(axis=0), types),
+            SCORE_KEYS["doc"]: {**summary(per_doc.sum(axis=0), types), "documents": int(per_doc.shape[0])},
         }
         if errors:
             tally = ErrorTally(max_samples=max_samples, seed=seed)
@@ -150,6 +194,7 @@ def score_docs(
                     })
             result["errors"] = tally.to_dict()
         scores["views"][view] = result
+    scores["units"] = build_units(keys, doc_ids, unit_counts, gold_mentions, pred_mentions)
     return scores, error_docs
 
 
@@ -160,6 +205,58 @@ def git_commit(cwd: Optional[Path] = None) -> Optional[str]:
     except (OSError, subprocess.SubprocessError):
         return None
     return (out.stdout.strip() or None) if out.returncode == 0 else None
+
+
+def metrics_record(
+    pred_docs: Sequence[Doc],
+    gold_docs: Sequence[Doc],
+    system: str,
+    model: Optional[str] = None,
+    corpus: Optional[str] = None,
+    pipeline: Sequence[str] = (),
+    input_mode: Optional[str] = None,
+    views: Iterable[str] = DEFAULT_VIEWS,
+    max_samples: int = 20,
+    seed: int = 0,
+    indices: Optional[Sequence[int]] = None,
+    n_docs_total: Optional[int] = None,
+    speed_stats: Optional[dict] = None,
+    price_prompt_1k: float = 0.0,
+    price_completion_1k: float = 0.0,
+) -> Tuple[dict, List[dict]]:
+    """Score predictions and gather everything a metrics file holds: ``(metrics, error_docs)``.
+
+    ``indices`` are the corpus positions of ``gold_docs`` (the sample); they name Docs
+    that have no document id and are recorded with the seed.
+    """
+    gold_docs = list(gold_docs)
+    keys = [sentence_key(g, i if indices is None else indices[i]) for i, g in enumerate(gold_docs)]
+    scores, error_docs = score_docs(pred_docs, gold_docs, views=views, max_samples=max_samples, seed=seed, keys=keys)
+    first = next(iter(scores["views"].values()))["spacy"]
+    n_total = n_docs_total if n_docs_total is not None else len(gold_docs)
+    metrics = {
+        "system": system,
+        "model": model,
+        "corpus": corpus,
+        "pipeline": list(pipeline),
+        "input_mode": input_mode,
+        "n_docs": len(gold_docs),
+        "n_docs_total": n_total,
+        "seed": seed,
+        "sample": {"sampler": SAMPLER, "seed": seed, "n": len(gold_docs), "n_total": n_total,
+                   "indices": list(indices) if indices is not None else None},
+        "date": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        "git_commit": git_commit(),
+        "versions": {"raredis_llm": __version__, "spacy": spacy.__version__},
+        "ents_p": first["ents_p"], "ents_r": first["ents_r"], "ents_f": first["ents_f"],
+        **scores,
+        "speed": speed_stats or {},
+        "llm_usage": speed.sum_usage(pred_docs, price_prompt_1k, price_completion_1k),
+        "parse": speed.sum_parse_stats(pred_docs),
+        "error_classes": list(CLASSES),
+        "errors_file": None,
+    }
+    return metrics, error_docs
 
 
 def evaluate(
@@ -175,6 +272,7 @@ def evaluate(
     seed: int = 0,
     price_prompt_1k: float = 0.0,
     price_completion_1k: float = 0.0,
+    indices: Optional[Sequence[int]] = None,
     n_docs_total: Optional[int] = None,
     load_s: Optional[float] = None,
     output: Optional[Union[str, Path]] = None,
@@ -197,33 +295,31 @@ def evaluate(
         stream = tqdm(stream, total=len(inputs), desc=f"evaluate {system}", unit="doc")
     with speed.Stopwatch() as watch:
         pred_docs = list(stream)
-    scores, error_docs = score_docs(pred_docs, gold_docs, views=views, max_samples=max_samples, seed=seed)
-    first = next(iter(scores["views"].values()))["spacy"]
-    metrics = {
-        "system": system,
-        "model": model,
-        "corpus": corpus,
-        "pipeline": list(nlp.pipe_names),
-        "input_mode": input_mode,
-        "n_docs": len(gold_docs),
-        "n_docs_total": n_docs_total if n_docs_total is not None else len(gold_docs),
-        "seed": seed,
-        "date": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
-        "git_commit": git_commit(),
-        "versions": {"raredis_llm": __version__, "spacy": spacy.__version__},
-        "ents_p": first["ents_p"], "ents_r": first["ents_r"], "ents_f": first["ents_f"],
-        **scores,
-        "speed": {**speed.throughput(sum(count_words(d) for d in gold_docs), len(gold_docs), watch.seconds),
-                  "load_s": None if load_s is None else round(load_s, 3),
-                  "batch_size": batch_size, **speed.memory_stats()},
-        "llm_usage": speed.sum_usage(pred_docs, price_prompt_1k, price_completion_1k),
-        "parse": speed.sum_parse_stats(pred_docs),
-        "error_classes": list(CLASSES),
-        "errors_file": None,
-    }
+    speed_stats = {**speed.throughput(sum(count_words(d) for d in gold_docs), len(gold_docs), watch.seconds),
+                   "load_s": None if load_s is None else round(load_s, 3),
+                   "batch_size": batch_size, **speed.memory_stats()}
+    metrics, error_docs = metrics_record(
+        pred_docs, gold_docs, system, model=model, corpus=corpus, pipeline=nlp.pipe_names, input_mode=input_mode,
+        views=views, max_samples=max_samples, seed=seed, indices=indices, n_docs_total=n_docs_total,
+        speed_stats=speed_stats, price_prompt_1k=price_prompt_1k, price_completion_1k=price_completion_1k)
+    metrics["warnings"] = pipeline_warnings(nlp)
     if output is not None:
         write_metrics(metrics, output, error_docs, errors_output)
     return metrics
+
+
+def pipeline_warnings(nlp: Language) -> List[str]:
+    """What a reader must know about how the pipeline was made (from its meta): a model
+    whose training was cut by the wall-clock safety stop, or an untrained adapter."""
+    info = nlp.meta.get("raredis_finetune") or {}
+    training = info.get("training") or {}
+    out = []
+    if info and not info.get("trained", True):
+        out.append("untrained adapter (wiring tests only)")
+    if training.get("stopped_by_time"):
+        out.append(f"training stopped by the wall-clock safety cap after {training.get('steps')} of "
+                   f"{training.get('planned_steps')} steps")
+    return out
 
 
 def errors_path_for(output: Union[str, Path]) -> Path:
@@ -246,5 +342,15 @@ def write_metrics(
         for row in error_docs:
             f.write(json.dumps(row, ensure_ascii=False) + "\n")
     metrics["errors_file"] = errors_output.name if errors_output.parent == output.parent else str(errors_output)
-    output.write_text(json.dumps(metrics, indent=2, ensure_ascii=False) + "\n", encoding="utf8")
+    write_text(dumps_metrics(metrics), output)
     return output, errors_output
+
+
+_FLAT_LIST = re.compile(r"\[(\s*\n[^\[\]{}]*?)\]")
+
+
+def dumps_metrics(metrics: dict) -> str:
+    """JSON with two-space indents, lists of plain values on one line (the per-sentence
+    record stays a line per sentence)."""
+    text = json.dumps(metrics, indent=2, ensure_ascii=False)
+    return _FLAT_LIST.sub(lambda m: "[" + re.sub(r"\s*\n\s*", " ", m.group(1)).strip() + "]", text) + "\n"
