@@ -19,9 +19,10 @@ import numpy as np
 import srsly
 
 from ..models.offline import MINILM_ALIAS
+from ..util import file_sha256, write_json, write_text
 from .hpoa import Annotations, read_hpoa
 from .kb import (EMBEDDINGS_FILE, EMBEDDINGS_META, ENTRIES_FILE, HPO_OTHER, HPO_PHENOTYPE,
-                 KB_FORMAT, META_FILE, OMIM, ORPHANET, KnowledgeBase, file_sha256)
+                 KB_FORMAT, META_FILE, OMIM, ORPHANET, KnowledgeBase)
 from .obo import Ontology, read_obo
 from .sources import source_files, source_package_version
 
@@ -196,7 +197,7 @@ def build_knowledge_base(
     parse_s = time.time() - start
     output.mkdir(parents=True, exist_ok=True)
     entries_file = output / ENTRIES_FILE
-    srsly.write_jsonl(entries_file, entries)
+    write_text("".join(srsly.json_dumps(entry) + "\n" for entry in entries), entries_file)
     counts: Dict[str, int] = {}
     for entry in entries:
         counts[entry["kind"]] = counts.get(entry["kind"], 0) + 1
@@ -217,7 +218,7 @@ def build_knowledge_base(
             "Orphanet": "Orphanet data, CC BY 4.0 (https://www.orpha.net)",
         },
     }
-    srsly.write_json(output / META_FILE, meta)
+    write_json(meta, output / META_FILE)
     log(f"Parsed {obo_path.name} ({ontology.version}) and {hpoa_path.name} in {parse_s:.1f}s: "
         + ", ".join(f"{k} {v:,}" for k, v in counts.items())
         + f"; {meta['n_synonyms']:,} synonyms; sha256 {meta['entries_sha256'][:16]}")
@@ -247,8 +248,7 @@ def build_embedding_index(kb: KnowledgeBase, model: str = MINILM_ALIAS,
     start = time.time()
     vectors = embed_names(kb.entries, model)
     np.save(kb.path / EMBEDDINGS_FILE, vectors.astype(np.float16), allow_pickle=False)
-    srsly.write_json(kb.path / EMBEDDINGS_META, {
-        "model": model, "text": "name", "dim": int(vectors.shape[1]), "n": int(vectors.shape[0]),
-        "dtype": "float16", "entries_sha256": kb.checksum})
+    write_json({"model": model, "text": "name", "dim": int(vectors.shape[1]), "n": int(vectors.shape[0]),
+                "dtype": "float16", "entries_sha256": kb.checksum}, kb.path / EMBEDDINGS_META)
     log(f"Embedded {len(kb):,} names with {model} in {time.time() - start:.1f}s")
     return kb.path / EMBEDDINGS_FILE

@@ -13,12 +13,13 @@ A folder written by :mod:`raredis_llm.knowledge.build` holds
   sentence embedding of its name, and the model that made them.
 """
 
-import hashlib
 from pathlib import Path
 from typing import Any, Dict, Iterator, List, Mapping, Optional, Union
 
 import numpy as np
 import srsly
+
+from ..util import file_sha256
 
 KB_FORMAT = 1
 ORPHANET = "orphanet_disease"
@@ -36,14 +37,6 @@ ENTRIES_FILE = "entries.jsonl"
 META_FILE = "meta.json"
 EMBEDDINGS_FILE = "embeddings.npy"
 EMBEDDINGS_META = "embeddings.json"
-
-
-def file_sha256(path: Union[str, Path]) -> str:
-    digest = hashlib.sha256()
-    with Path(path).open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def kind_name(entry: Mapping[str, Any]) -> str:
