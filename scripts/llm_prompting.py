@@ -9,8 +9,8 @@ OpenAI-compatible server: --base-url auto starts llama.cpp's server on 127.0.0.1
 other URL is used as it is; OpenAI itself: --base-url https://api.openai.com/v1 --model
 gpt-4o --endpoint chat, key in $OPENAI_API_KEY). Config overrides after the options apply
 to every strategy whose config has that section. The knowledge-base strategies (rag_kb,
-rag_kb_knn) run when named or, with 'all', when --kb-dir is given. Metrics: <metrics>/<prefix><strategy>.json;
-step times in <metrics>/<timings>.
+rag_kb_knn) run when named or, with 'all', when --kb-dir is given. Metrics:
+<metrics>/<prefix><strategy>.json; step times in <metrics>/<timings>.
 """
 
 import tempfile
@@ -23,20 +23,10 @@ import typer
 from spacy.cli._util import parse_config_overrides
 from wasabi import msg
 
-from raredis_llm.llm.strategies import KB_STRATEGIES, available, strategy_config
+from raredis_llm.llm.strategies import KB_STRATEGIES, available, strategy_config, takes_setting
 from raredis_llm.scoring.timings import run_timed
 
 app = typer.Typer(add_completion=False)
-
-
-def _has_section(config, dotted: str) -> bool:
-    """Whether the section holding the setting ``dotted`` is in ``config``."""
-    node = config
-    for part in dotted.split(".")[:-1]:
-        if not isinstance(node, dict) or part not in node:
-            return False
-        node = node[part]
-    return True
 
 
 @app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
@@ -80,7 +70,7 @@ def main(
             cfg_path = training_dir / f"{name}.cfg"
             cfg_path.parent.mkdir(parents=True, exist_ok=True)
             config.to_disk(cfg_path)
-            flags = [x for key, value in overrides.items() if _has_section(config, key)
+            flags = [x for key, value in overrides.items() if takes_setting(config, key)
                      for x in (f"--{key}", value if isinstance(value, str) else srsly.json_dumps(value))]
             steps = [
                 (f"{name}-assemble", ["python", "-m", "spacy", "assemble", str(cfg_path), str(out),

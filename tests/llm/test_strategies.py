@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 import spacy
 
-from raredis_llm.llm.strategies import KB_STRATEGIES, STRATEGIES, available, strategy_config
+from raredis_llm.llm.strategies import KB_STRATEGIES, STRATEGIES, available, strategy_config, takes_setting
 
 CONFIGS = Path(__file__).resolve().parents[2] / "configs"
 
@@ -34,6 +34,20 @@ def test_only_the_model_section_changes(backend, factory, strategy):
     a, b = dict(hf), dict(other)
     a["components"]["llm"].pop("model"), b["components"]["llm"].pop("model")
     assert a == b
+
+
+def test_grid_flags_reach_the_strategies_that_take_them():
+    """project.yml's llm_flags go to every strategy; each takes those its functions accept."""
+    cluster, random_ = strategy_config(CONFIGS, "fewshot_cluster"), strategy_config(CONFIGS, "fewshot_random")
+    zeroshot = strategy_config(CONFIGS, "zeroshot")
+    assert takes_setting(cluster, "components.llm.task.examples.n_clusters")
+    assert not takes_setting(random_, "components.llm.task.examples.n_clusters")  # not a parameter of its sampler
+    assert not takes_setting(zeroshot, "components.llm.task.examples.n_clusters")  # no examples section
+    for config in (cluster, random_, zeroshot):
+        assert takes_setting(config, "components.llm.model.dtype")  # not set in the file, taken by the backend
+        assert takes_setting(config, "components.llm.model.name")  # set in the file
+        assert not takes_setting(config, "components.llm.model.no_such_setting")
+    assert takes_setting(strategy_config(CONFIGS, "zeroshot", "openai"), "components.llm.model.max_tokens")
 
 
 def test_unknown_strategy_or_backend():

@@ -8,6 +8,7 @@ The knowledge-base strategies (``KB_STRATEGIES``) need the knowledge base and it
 (``spacy project run knowledge knowledge-index``), so ``all`` includes them only on request.
 """
 
+import inspect
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Union
 
@@ -61,3 +62,28 @@ def available(configs_dir: Union[str, Path], knowledge: bool = False) -> List[st
     if not knowledge:
         found = [s for s in found if s not in KB_STRATEGIES]
     return [s for s in STRATEGIES if s in found] + [s for s in found if s not in STRATEGIES]
+
+
+def takes_setting(config: Config, dotted: str) -> bool:
+    """Whether the grid-wide override ``dotted`` (e.g. ``components.llm.task.examples.k``)
+    applies to this strategy's config: its section is there and either sets the key or is
+    built by a registered function that takes it. A shared flag such as
+    ``examples.n_clusters`` thus reaches the cluster strategy and skips the others."""
+    *parts, key = dotted.split(".")
+    node: Any = config
+    for part in parts:
+        if not isinstance(node, dict) or part not in node:
+            return False
+        node = node[part]
+    if not isinstance(node, dict):
+        return False
+    if key in node:
+        return True
+    ref = next((k for k in node if k.startswith("@")), None)
+    if ref is None:
+        return False
+    from spacy.util import registry
+
+    func = registry.get(ref[1:], node[ref])
+    params = inspect.signature(func).parameters
+    return key in params or any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
