@@ -8,21 +8,22 @@ Each strategy is configs/llm_<strategy>.cfg on the chosen backend (llm/strategie
 OpenAI-compatible server: --base-url auto starts llama.cpp's server on 127.0.0.1, any
 other URL is used as it is; OpenAI itself: --base-url https://api.openai.com/v1 --model
 gpt-4o --endpoint chat, key in $OPENAI_API_KEY). Config overrides after the options apply
-to every strategy whose config has that section. Metrics: <metrics>/<prefix><strategy>.json;
-step times in <metrics>/<timings>.
+to every strategy whose config has that section. The knowledge-base strategies (rag_kb,
+rag_kb_knn) run when named or, with 'all', when --kb-dir is given. Metrics:
+<metrics>/<prefix><strategy>.json; step times in <metrics>/<timings>.
 """
 
 import tempfile
 from contextlib import nullcontext
 from pathlib import Path
-from typing import List
+from typing import List, Optional
 
 import srsly
 import typer
 from spacy.cli._util import parse_config_overrides
 from wasabi import msg
 
-from raredis_llm.llm.strategies import available, strategy_config, takes_setting
+from raredis_llm.llm.strategies import KB_STRATEGIES, available, strategy_config, takes_setting
 from raredis_llm.scoring.timings import run_timed
 
 app = typer.Typer(add_completion=False)
@@ -44,8 +45,13 @@ def main(
     n_docs: int = typer.Option(200, "--n-docs", help="Test sentences per strategy, a shared seeded sample (0: all)"),
     seed: int = typer.Option(0, "--seed"),
     threads: int = typer.Option(0, "--threads", help="llama.cpp server threads (--base-url auto; 0: all cores)"),
+    kb_dir: Optional[Path] = typer.Option(None, "--kb-dir", help="Knowledge base of the rag_kb strategies "
+                                          "(spacy project run knowledge knowledge-index); 'all' includes them with it"),
 ):
-    names: List[str] = available(configs_dir) if strategies == "all" else [s.strip() for s in strategies.split(",")]
+    names: List[str] = (available(configs_dir, knowledge=kb_dir is not None) if strategies == "all"
+                        else [s.strip() for s in strategies.split(",")])
+    if kb_dir is not None and not (kb_dir / "embeddings.npy").exists() and set(names) & set(KB_STRATEGIES):
+        msg.fail(f"No embedding index in {kb_dir}: run `spacy project run knowledge-index` first", exits=1)
     overrides = parse_config_overrides(ctx.args)
     prefix = "" if backend == "hf" else f"{backend}_"
     timings = "timings.json" if backend == "hf" else f"timings_{backend}.json"
@@ -69,7 +75,9 @@ def main(
             steps = [
                 (f"{name}-assemble", ["python", "-m", "spacy", "assemble", str(cfg_path), str(out),
                                       "--paths.train", str(corpus_dir / "train.spacy"),
-                                      "--paths.train_docs", str(corpus_dir / "docs" / "train.spacy"), *flags]),
+                                      "--paths.train_docs", str(corpus_dir / "docs" / "train.spacy"),
+                                      *(["--paths.kb", str(kb_dir)] if kb_dir and strategy in KB_STRATEGIES else []),
+                                      *flags]),
                 (f"{name}-evaluate", ["python", "scripts/evaluate.py", str(out), str(corpus_dir / "test.spacy"),
                                       "--system", name, "--output", str(metrics_dir / f"{name}.json"),
                                       "--n-docs", str(n_docs), "--seed", str(seed)]),

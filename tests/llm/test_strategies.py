@@ -6,20 +6,28 @@ from pathlib import Path
 import pytest
 import spacy
 
-from raredis_llm.llm.strategies import STRATEGIES, available, strategy_config, takes_setting
+from raredis_llm.llm.strategies import KB_STRATEGIES, STRATEGIES, available, strategy_config, takes_setting
 
 CONFIGS = Path(__file__).resolve().parents[2] / "configs"
 
 
 def test_every_paper_strategy_has_a_config():
-    assert list(available(CONFIGS))[: len(STRATEGIES)] == list(STRATEGIES)
+    assert list(available(CONFIGS, knowledge=True))[: len(STRATEGIES)] == list(STRATEGIES)
+
+
+def test_knowledge_base_strategies_run_only_on_request():
+    """'all' leaves out the strategies that need the knowledge base's index (minutes to build)."""
+    assert set(KB_STRATEGIES) <= set(STRATEGIES)
+    assert available(CONFIGS) == [s for s in STRATEGIES if s not in KB_STRATEGIES]
+    assert available(CONFIGS, knowledge=True)[-len(KB_STRATEGIES):] == list(KB_STRATEGIES)
 
 
 @pytest.mark.parametrize("backend,factory", [("hf", "raredis.HFCausalLM.v1"), ("openai", "raredis.OpenAIChat.v1"),
                                              ("llamacpp", "raredis.LlamaCpp.v1")])
-def test_only_the_model_section_changes(backend, factory):
-    hf = strategy_config(CONFIGS, "fewshot_knn")
-    other = strategy_config(CONFIGS, "fewshot_knn", backend, model={"cache_dir": None})
+@pytest.mark.parametrize("strategy", ["fewshot_knn", "rag_kb_knn"])
+def test_only_the_model_section_changes(backend, factory, strategy):
+    hf = strategy_config(CONFIGS, strategy)
+    other = strategy_config(CONFIGS, strategy, backend, model={"cache_dir": None})
     assert other["components"]["llm"]["model"]["@llm_models"] == factory
     assert other["components"]["llm"]["model"]["stop"] == hf["components"]["llm"]["model"]["stop"]
     assert other["components"]["llm"]["model"]["cache_dir"] is None
@@ -68,5 +76,30 @@ def test_openai_config_runs_against_llama_server(llama_server, tmp_path):
     model = nlp.get_pipe("llm")._model
     assert isinstance(model, OpenAIChat) and model.engine.server == llama_server
     doc = nlp(SENTENCES[0][1])
+    assert model.stats["requests"] == 1 and model.stats["failures"] == 0
+    assert 1 <= model.stats["completion_tokens"] <= 16
+
+
+@pytest.mark.slow
+def test_knowledge_base_strategy_runs_against_llama_server(llama_server, tmp_path):
+    """rag_kb on the openai backend: the knowledge-base entries reach the server's prompt
+    (the tiny knowledge base of tests/knowledge/data, with its real MiniLM index)."""
+    from raredis_llm.knowledge.build import build_knowledge_base
+    from tests.knowledge.kb_data import TINY_HPOA, TINY_OBO
+    from tests.llm.test_task import SENTENCES, write_corpus
+
+    kb = tmp_path / "kb"
+    build_knowledge_base(kb, obo=TINY_OBO, hpoa=TINY_HPOA, log=lambda *_: None)
+    paths = write_corpus(tmp_path, spacy.blank("en"))
+    config = strategy_config(CONFIGS, "rag_kb", "openai", model={
+        "base_url": llama_server, "max_tokens": 16, "cache_dir": str(tmp_path / "cache")})
+    config = config.merge({"paths": {"train": str(paths["train"]), "dev": str(paths["train"]),
+                                     "train_docs": str(paths["train_docs"]), "kb": str(kb)}})
+    nlp = spacy.util.load_model_from_config(config, auto_fill=True)
+    nlp.initialize()
+    prompt = list(nlp.get_pipe("llm").task.generate_prompts([nlp.make_doc(SENTENCES[0][1])]))[0][0][0]
+    assert "[1] Fabry disease - rare disease (Orphanet)" in prompt
+    nlp(SENTENCES[0][1])
+    model = nlp.get_pipe("llm")._model
     assert model.stats["requests"] == 1 and model.stats["failures"] == 0
     assert 1 <= model.stats["completion_tokens"] <= 16

@@ -4,6 +4,8 @@ Each strategy config runs the in-process ``transformers`` backend. The same stra
 another backend is the same config with its ``[components.llm.model]`` section replaced
 by ``templates/backends/<backend>.cfg`` at run time: an OpenAI-compatible server
 (``openai``) or in-process llama.cpp (``llamacpp``). There is one file per strategy.
+The knowledge-base strategies (``KB_STRATEGIES``) need the knowledge base and its index
+(``spacy project run knowledge knowledge-index``), so ``all`` includes them only on request.
 """
 
 import inspect
@@ -15,7 +17,10 @@ from confection import Config
 from ..util import bundled_path
 
 #: The strategies of the papers, in report order (configs/llm_<name>.cfg).
-STRATEGIES = ("zeroshot", "fewshot_random", "fewshot_knn", "fewshot_cluster", "rag", "rag_knn", "spacy_ner_v3")
+STRATEGIES = ("zeroshot", "fewshot_random", "fewshot_knn", "fewshot_cluster", "rag", "rag_knn", "spacy_ner_v3",
+              "rag_kb", "rag_kb_knn")
+#: Strategies that read the knowledge base (``paths.kb``; knowledge/ and its embedding index).
+KB_STRATEGIES = ("rag_kb", "rag_kb_knn")
 BACKENDS = ("hf", "openai", "llamacpp")
 
 
@@ -49,10 +54,13 @@ def strategy_config(configs_dir: Union[str, Path], strategy: str, backend: str =
     return config
 
 
-def available(configs_dir: Union[str, Path]) -> List[str]:
-    """Strategies with a config in ``configs_dir``: the papers' first, then any others."""
+def available(configs_dir: Union[str, Path], knowledge: bool = False) -> List[str]:
+    """Strategies with a config in ``configs_dir``: the papers' first, then any others; the
+    knowledge-base strategies only with ``knowledge``."""
     found = sorted(p.stem[4:] for p in Path(configs_dir).glob("llm_*.cfg")
                    if "[components.llm.model]" in p.read_text(encoding="utf8"))
+    if not knowledge:
+        found = [s for s in found if s not in KB_STRATEGIES]
     return [s for s in STRATEGIES if s in found] + [s for s in found if s not in STRATEGIES]
 
 

@@ -64,7 +64,8 @@ def make_raredis_ner_task(
     output_format: ``"inline"``, ``"json"`` or ``"bio"``.
     examples: a few-shot selector (``raredis.RandomExamples.v1``, ``raredis.KNNExamples.v1``,
         ``raredis.ClusterExamples.v1``); None for zero-shot.
-    retriever: ``raredis.Retriever.v1`` for retrieval-augmented prompts; None for none.
+    retriever: ``raredis.Retriever.v1`` (training-document chunks) or
+        ``raredis.KBRetriever.v1`` (knowledge-base entries) for retrieval-augmented prompts.
     label_map: gold/answer label -> task label (default: SKINRAREDISEASE -> RAREDISEASE
         when only RAREDISEASE is a task label); labels mapped to nothing are dropped from
         examples and count as ``bad_label`` in answers.
@@ -84,7 +85,8 @@ def make_raredis_ner_task(
         labels=labels_list,
         definitions=load_definitions(definitions, labels_list),
         template=read_template(template, DEFAULT_TEMPLATE),
-        context_template=read_template(context_template, DEFAULT_CONTEXT_TEMPLATE),
+        context_template=read_template(context_template, getattr(retriever, "default_context_template",
+                                                                 DEFAULT_CONTEXT_TEMPLATE)),
         output_format=output_format,
         examples=examples,
         retriever=retriever,

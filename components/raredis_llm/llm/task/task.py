@@ -186,7 +186,7 @@ class RareDisNERTask:
             return ""
         annotated = bool(self._retriever is not None and self._retriever.annotated)
         inline = get_format("inline")
-        items = [{"text": p["text"], "doc_id": p.get("doc_id"), "score": p.get("score"),
+        items = [{**p, "text": p["text"], "doc_id": p.get("doc_id"), "score": p.get("score"),
                   "answer": inline.render(p["text"], self.map_spans(p["spans"])) if annotated else ""}
                  for p in passages]
         return self._env.from_string(self._context_template).render(passages=items).strip()
@@ -281,14 +281,14 @@ class RareDisNERTask:
                         self._examples.kind, len(self._examples.pool or []), len(docs),
                         time.time() - start)
         if self._retriever is not None:
-            if knowledge_base is None:
+            if knowledge_base is None and getattr(self._retriever, "needs_documents", True):
                 raise ValueError(
                     "raredis.NER.v1 has a retriever but no knowledge base: add "
                     "[initialize.components.llm.knowledge_base] with @readers = "
                     "\"spacy.Corpus.v1\" and path = ${paths.train_docs} (training documents)"
                 )
             start = time.time()
-            self._retriever.initialize(_reference_docs(knowledge_base(nlp)))
+            self._retriever.initialize(_reference_docs(knowledge_base(nlp)) if knowledge_base else [])
             logger.info("raredis.NER.v1: knowledge base of %d chunks in %.1fs",
                         len(self._retriever.chunks or []), time.time() - start)
 
@@ -342,5 +342,3 @@ class RareDisNERTask:
         if self._retriever is not None and msg.get("retriever") is not None and "retriever" not in exclude:
             self._retriever.from_bytes(msg["retriever"])
         return self
-
-
