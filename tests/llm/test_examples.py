@@ -198,3 +198,23 @@ def test_selector_errors(embedder, nlp):
         KNNExamples(embedder=embedder).select([nlp.make_doc("x")])
     with pytest.raises(ValueError, match="n_clusters"):
         ClusterExamples(embedder=embedder, n_clusters=0)
+
+
+def test_embedder_cache_is_shared_by_index_builds_only(embedder, tmp_path):
+    texts = ["Fabry disease causes pain.", "Patients develop ataxia.", "No fever."]
+    cached = SentenceEmbedder(cache_dir=str(tmp_path / "emb"))
+    first = cached(texts, cache=True)
+    path = cached.cache_path(texts)
+    assert path is not None and path.exists()
+    assert np.array_equal(np.load(path), first)
+    assert np.allclose(first, embedder(texts), atol=1e-6)
+    # another embedder with the same settings reads the file instead of the model
+    marker = np.full_like(first, 0.5)
+    np.save(path, marker)
+    assert np.array_equal(SentenceEmbedder(cache_dir=str(tmp_path / "emb"))(texts, cache=True), marker)
+    # queries are never cached; other texts or another model get another file
+    assert np.allclose(cached(texts), first, atol=1e-6)
+    assert len(list((tmp_path / "emb").iterdir())) == 1
+    assert cached.cache_path(texts[:2]) != path
+    assert SentenceEmbedder(model="other", cache_dir=str(tmp_path / "emb")).cache_path(texts) != path
+    assert SentenceEmbedder().cache_path(texts) is None

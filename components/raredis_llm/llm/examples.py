@@ -157,7 +157,7 @@ class ExampleSelector:
     def _build(self, pool: ExamplePool) -> ExamplePool:
         """Index the pool: selectors that use embeddings embed every pool sentence once."""
         if self.uses_embeddings:
-            pool.embeddings = self._embed(pool.texts)
+            pool.embeddings = self._embed(pool.texts, cache=True)
         return pool
 
     def _require(self) -> ExamplePool:
@@ -168,10 +168,10 @@ class ExampleSelector:
             )
         return self.pool
 
-    def _embed(self, texts: Sequence[str]) -> np.ndarray:
+    def _embed(self, texts: Sequence[str], cache: bool = False) -> np.ndarray:
         if self.embedder is None:
             raise ValueError(f"{self.kind} needs an embedder")
-        return self.embedder(texts)
+        return self.embedder(texts, cache=cache)
 
     def select(self, docs: Sequence[Doc]) -> List[List[Example]]:
         """For each doc, the examples to show (nearest first where it applies)."""

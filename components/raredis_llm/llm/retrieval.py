@@ -138,7 +138,7 @@ class Retriever:
                 "task: [initialize.components.llm.knowledge_base] @readers = "
                 "\"spacy.Corpus.v1\" path = ${paths.train_docs}"
             )
-        self.window_embeddings = self.embedder(windows)
+        self.window_embeddings = self.embedder(windows, cache=True)
         self.window_chunk = np.asarray(window_chunk, dtype=np.int64)
         self.chunks = chunks
 
