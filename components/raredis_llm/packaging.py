@@ -43,12 +43,17 @@ def performance_from_metrics(metrics: Dict) -> Dict:
 
 
 def build(pipeline: Union[str, Path], output_dir: Union[str, Path], metrics_path: Optional[Union[str, Path]],
-          name: str, version: str) -> Dict[str, Path]:
+          name: str, version: str, selection: Optional[Dict] = None) -> Dict[str, Path]:
+    """``spacy package`` the pipeline with its test metrics in the meta; ``selection``
+    (:func:`raredis_llm.selection.select_best`'s record) goes there too, so the package
+    says which candidates it was chosen from and by what validation scores."""
     pipeline, output_dir = Path(pipeline), Path(output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
     meta = json.loads((pipeline / "meta.json").read_text())
     if metrics_path:
         meta["performance"] = performance_from_metrics(json.loads(Path(metrics_path).read_text()))
+    if selection is not None:
+        meta["raredis_selection"] = selection
     meta.update({"name": name, "version": version})
     meta_path = output_dir / f"meta_{name}.json"
     meta_path.write_text(json.dumps(meta, indent=2))
