@@ -1,8 +1,10 @@
 """What a resumable training run keeps between sessions, shared by the LoRA fine-tuner
 (``finetune/trainer.py``) and the tagger trainer (``tagger/trainer.py``): step and epoch
-counters, the best validation metric, history, and the random number generators' state.
+counters, the best validation metric, history, and the random number generators' state;
+and the two rules both trainers follow: how many steps a run takes, and its schedule.
 """
 
+import math
 import random
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional
@@ -28,6 +30,21 @@ class TrainerState:
     train_losses: List[List[float]] = field(default_factory=list)
     sessions: int = 0
     stop_reason: Optional[str] = None
+
+
+def planned_steps(per_epoch: int, max_steps: int, max_epochs: float) -> int:
+    """Steps of a run: ``max_epochs`` epochs of ``per_epoch`` steps, capped by ``max_steps``
+    (either may be 0: not set)."""
+    by_epochs = math.ceil(per_epoch * max_epochs) if max_epochs > 0 else max_steps
+    return max(1, min(max_steps, by_epochs) if max_steps > 0 else by_epochs)
+
+
+def make_scheduler(optimizer, name: str, warmup_steps: int, total: int):
+    """The learning-rate schedule (``transformers``' names; ``"constant"`` has warm-up too)."""
+    from transformers import get_scheduler
+
+    name = "constant_with_warmup" if name == "constant" else name
+    return get_scheduler(name, optimizer, num_warmup_steps=min(warmup_steps, total), num_training_steps=total)
 
 
 def set_seed(seed: int) -> None:

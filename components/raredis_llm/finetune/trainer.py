@@ -32,7 +32,8 @@ from ..models.engine import Constraint
 from ..models.transformers_engine import TransformersEngine
 from ..ner.budget import answer_budget
 from ..ner.finetuned import ADAPTER_INFO, STOP, adapter_info
-from ..train_state import STATE_FILE, TrainerState, rng_state, set_rng_state, set_seed
+from ..train_state import (STATE_FILE, TrainerState, make_scheduler, planned_steps, rng_state,
+                           set_rng_state, set_seed)
 from ..util import file_sha256, read_json, seeded_sample, write_dir, write_json
 from .data import Feature, collate, encode_records, plan_batches
 from .instructions import read_jsonl
@@ -95,16 +96,11 @@ class LoraTrainer:
     def total_steps(self) -> int:
         t = self.setup.training
         per_epoch = math.ceil(len(self.train_feats) / t.batch_size / t.grad_accum)
-        by_epochs = math.ceil(per_epoch * t.max_epochs) if t.max_epochs > 0 else t.max_steps
-        return max(1, min(t.max_steps, by_epochs) if t.max_steps > 0 else by_epochs)
+        return planned_steps(per_epoch, t.max_steps, t.max_epochs)
 
     def _scheduler(self, total: int):
-        from transformers import get_scheduler
-
         t = self.setup.training
-        name = "constant_with_warmup" if t.scheduler == "constant" else t.scheduler
-        return get_scheduler(name, self.optimizer, num_warmup_steps=min(t.warmup_steps, total),
-                             num_training_steps=total)
+        return make_scheduler(self.optimizer, t.scheduler, t.warmup_steps, total)
 
     # ------------------------------------------------------------------ loss
     def batch_loss(self, feats: Sequence[Feature], reduction: str = "mean") -> torch.Tensor:

@@ -16,7 +16,6 @@ patience on validation F1.
 """
 
 import logging
-import math
 import shutil
 import statistics
 import time
@@ -28,7 +27,8 @@ import torch
 
 from ..finetune.metadata import environment_info
 from ..models.precision import resolve_dtype_name, resolve_threads
-from ..train_state import STATE_FILE, TrainerState, rng_state, set_rng_state, set_seed
+from ..train_state import (STATE_FILE, TrainerState, make_scheduler, planned_steps, rng_state,
+                           set_rng_state, set_seed)
 from ..util import read_json, seeded_sample, write_dir, write_json
 from .data import Item, collate, gold_items, plan_batches
 from .settings import TaggerSetup, build_tagger
@@ -97,17 +97,11 @@ class TaggerTrainer:
 
     def total_steps(self) -> int:
         t = self.setup.training
-        per_epoch = len(plan_batches(self.lengths, t.batch_tokens, t.seed, 0))
-        by_epochs = math.ceil(per_epoch * t.max_epochs) if t.max_epochs > 0 else t.max_steps
-        return max(1, min(t.max_steps, by_epochs) if t.max_steps > 0 else by_epochs)
+        return planned_steps(len(plan_batches(self.lengths, t.batch_tokens, t.seed, 0)), t.max_steps, t.max_epochs)
 
     def _scheduler(self, total: int):
-        from transformers import get_scheduler
-
         t = self.setup.training
-        name = "constant_with_warmup" if t.scheduler == "constant" else t.scheduler
-        return get_scheduler(name, self.optimizer, num_warmup_steps=min(t.warmup_steps, total),
-                             num_training_steps=total)
+        return make_scheduler(self.optimizer, t.scheduler, t.warmup_steps, total)
 
     # ------------------------------------------------------------------ steps
     def batch_loss(self, items: List[Item]) -> torch.Tensor:
