@@ -147,3 +147,22 @@ def test_benchmark_section(tmp_path):
     md = benchmark_md(tmp_path)
     assert "12.05x" in md and "3/4" in md and "dtype auto -> float32" in md
     assert "55.0" in md and "no native bf16" in md and "0.91" in md
+
+
+def test_selection_section(metrics_dir):
+    """The package's choice on validation (scripts/select_pipeline.py's file) reaches the report."""
+    from raredis_llm.scoring.report import SELECTION_FILE, selection_md
+    from raredis_llm.util import write_json
+
+    assert selection_md(metrics_dir) is None
+    write_json({"chosen": "cnn", "pipeline": "training/cnn/model-best", "test_metrics": "metrics/cnn.json",
+                "split": "corpus/validation.spacy", "n_docs": 200, "seed": 0, "rule": "best strict micro F1",
+                "candidates": [{"system": "cnn", "f_5type": 0.6, "f_4type": 0.63, "words_per_s": 8000.0},
+                               {"system": "lora_finetuned", "f_5type": 0.5, "f_4type": 0.52, "words_per_s": 95.0}]},
+               metrics_dir / SELECTION_FILE)
+    md = selection_md(metrics_dir)
+    assert "packages **cnn**" in md and "| **cnn** | 60.0 | 63.0 | 8,000 |" in md
+    assert "| lora_finetuned | 50.0 | 52.0 | 95.0 |" in md
+    report = build_report(metrics_dir, n_boot=50)["report"].read_text()
+    assert "## The package: `en_raredis_llm`, chosen on the validation split" in report
+    assert "noisy" in report  # the selection file is not read as a system's metrics

@@ -134,6 +134,24 @@ def benchmark_md(metrics_dir: Union[str, Path]) -> Optional[str]:
     return "\n".join(parts)
 
 
+SELECTION_FILE = "selection.json"
+
+
+def selection_md(metrics_dir: Union[str, Path]) -> Optional[str]:
+    """Which pipeline ``en_raredis_llm`` packages and why (``select-pipeline``), when it ran."""
+    path = Path(metrics_dir) / SELECTION_FILE
+    if not path.exists():
+        return None
+    s = json.loads(path.read_text(encoding="utf8"))
+    rows = [[f"**{r['system']}**" if r["system"] == s["chosen"] else r["system"], pct(r.get("f_5type")),
+             pct(r.get("f_4type")), rate(r.get("words_per_s"))] for r in s.get("candidates", [])]
+    return "\n".join([
+        f"`en_raredis_llm` packages **{s['chosen']}** (`{s['pipeline']}`): {s.get('rule')}, on "
+        f"{s.get('n_docs')} sentences of `{corpus_name(s.get('split'))}` (seed {s.get('seed')}). The test "
+        "split played no part in the choice.", "",
+        markdown_table(["candidate", "validation micro F1, 5type", "4type", "words/s"], rows)])
+
+
 def markdown_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
     lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
     lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
@@ -408,7 +426,8 @@ def splice_readme(readme: Union[str, Path], snippet: str) -> bool:
 
 def report_markdown(scored: Sequence[Scored], timings: Optional[Dict[str, float]], published: dict,
                     charts: Dict[str, str], errors_html: Optional[str], n_boot: int = DEFAULT_N, seed: int = 0,
-                    extra_pairs: Sequence[Tuple[str, str]] = (), benchmark: Optional[str] = None) -> str:
+                    extra_pairs: Sequence[Tuple[str, str]] = (), benchmark: Optional[str] = None,
+                    selection: Optional[str] = None) -> str:
     metrics = [sc.metrics for sc in scored]
     corpora = ", ".join(sorted({f"`{corpus_name(m.get('corpus'))}`" for m in metrics}))
     parts = ["# RareDis NER: results of every system", ""]
@@ -441,6 +460,8 @@ def report_markdown(scored: Sequence[Scored], timings: Optional[Dict[str, float]
         parts += [f"{WARN_MARK} " + "; ".join(f"**{system}**: {w}" for system, w in warned) + ".", ""]
     if "overview" in charts:
         parts += [f"![micro F1 with 95% intervals]({charts['overview']})", ""]
+    if selection:
+        parts += ["## The package: `en_raredis_llm`, chosen on the validation split", "", selection, ""]
     paired = paired_table(scored, n_boot=n_boot, seed=seed, extra_pairs=extra_pairs)
     parts += ["## Paired differences", ""]
     if paired:
@@ -527,7 +548,8 @@ def build_report(
     html_path = write_errors_page(systems, out_dir / "errors.html", max_docs=max_html_docs)
     published = load_published(published_path)
     output.write_text(report_markdown(scored, timings, published, charts, html_path.name, n_boot=n_boot,
-                                      seed=seed, extra_pairs=extra_pairs, benchmark=benchmark_md(metrics_dir)),
+                                      seed=seed, extra_pairs=extra_pairs, benchmark=benchmark_md(metrics_dir),
+                                      selection=selection_md(metrics_dir)),
                       encoding="utf8")
     snippet = results_snippet(scored, timings)
     results.write_text(snippet, encoding="utf8")
