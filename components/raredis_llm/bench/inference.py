@@ -47,9 +47,11 @@ def default_levers(auto_dtype: str, batch_size: int = 32) -> List[Lever]:
     other = "float32" if auto_dtype == "bfloat16" else "bfloat16"
     fast = engine(decoder="fast")
     levers = [
-        Lever("transformers (reference)", "plain model.generate, batched, greedy",
-              {"engine": engine(decoder="hf"), "constrain": False, "batch_size": batch_size}),
-        Lever("fast decoder", "shared prefix computed once, finished rows leave the batch",
+        Lever("transformers (reference)", "plain model.generate, batched, greedy, transformers' sdpa attention",
+              {"engine": engine(decoder="hf", attn_implementation="sdpa"), "constrain": False,
+               "batch_size": batch_size}),
+        Lever("fast decoder", "shared prefix computed once, finished rows leave the batch in groups, "
+              "no per-head key/value copies (sdpa_gqa)",
               {"engine": fast, "constrain": False, "batch_size": batch_size}),
         Lever("fast + constrained", "answers may only copy the sentence and the tags; the output layer "
               "covers only those tokens (the component's default)",
@@ -144,7 +146,8 @@ def run_prompting(pipeline: Path, texts: Sequence[str], log: Callable[[str], Non
     response cache off: plain ``model.generate`` (the reference), the fast decoder, and the
     fast decoder under the constraint."""
     rows = []
-    for name, model in [("transformers (reference)", {"decoder": "hf", "constrain": False}),
+    reference = {"decoder": "hf", "constrain": False, "attn_implementation": "sdpa"}
+    for name, model in [("transformers (reference)", reference),
                         ("fast decoder", {"decoder": "fast", "constrain": False}),
                         ("fast + constrained", {"decoder": "fast", "constrain": True})]:
         nlp = spacy.load(pipeline, config={"components": {"llm": {"model": dict(model, cache_dir=None)}}})

@@ -15,6 +15,7 @@ from typing import Any, Callable, Dict, Optional, Tuple, Union
 from ..util import tree_digest
 from .offline import resolve_model
 from .precision import resolve_dtype
+from .attention import NAME as ATTENTION_GQA, register as register_attention
 
 logger = logging.getLogger(__name__)
 
@@ -76,6 +77,8 @@ def load_causal_lm(
         tokenizer = AutoTokenizer.from_pretrained(name, **kwargs)
         model_kwargs = dict(kwargs, torch_dtype=torch_dtype)
         if attn_implementation:
+            if attn_implementation == ATTENTION_GQA:
+                register_attention()
             model_kwargs["attn_implementation"] = attn_implementation
         model = AutoModelForCausalLM.from_pretrained(name, **model_kwargs)
     except OSError as err:

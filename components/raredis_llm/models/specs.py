@@ -63,13 +63,15 @@ def _openai(*, base_model, adapter, device, dtype, batch_size, local_files_only,
 
 @registry.misc("raredis.TransformersEngine.v1")
 def make_transformers_engine(decoder: str = "fast", reuse_prefix: bool = True, quantize: Optional[str] = None,
-                             threads: int = 0) -> EngineSpec:
+                             threads: int = 0, attn_implementation: str = "sdpa_gqa") -> EngineSpec:
     """In-process ``transformers`` (CUDA and the reference). decoder: "fast" (shared-prefix
     reuse, small output layer under constraints) or "hf" (plain model.generate).
     quantize: null or "int8" (dynamic int8 linear layers, float32 CPU). threads: 0 = all
-    usable cores."""
+    usable cores. attn_implementation: "sdpa_gqa" (no per-head key/value copies,
+    models/attention.py) or any of transformers' ("sdpa", "eager", ...)."""
     return EngineSpec("transformers", _transformers,
-                      {"decoder": decoder, "reuse_prefix": reuse_prefix, "quantize": quantize, "threads": threads})
+                      {"decoder": decoder, "reuse_prefix": reuse_prefix, "quantize": quantize, "threads": threads,
+                       "attn_implementation": attn_implementation})
 
 
 @registry.misc("raredis.LlamaCppEngine.v1")

@@ -4,8 +4,9 @@ Two decoders over the same loaded model:
 
 * ``"fast"`` (default): prompts sorted by length and batched; the prompt prefix a batch
   shares (instructions, fixed examples) is run once and its key/value cache reused by
-  every row and by later batches with the same prefix; finished rows leave the batch;
-  under a :class:`~.engine.Constraint` the output layer is computed only for the tokens
+  every row and by later batches with the same prefix; finished rows leave the batch
+  (in groups: each removal copies the cache); key/value heads are never copied per query
+  head (``"sdpa_gqa"`` attention, ``models/attention.py``); under a :class:`~.engine.Constraint` the output layer is computed only for the tokens
   the answer may use (hundreds instead of Gemma's 262k rows).
 * ``"hf"``: plain ``model.generate`` on left-padded batches, the reference the fast
   decoder is measured against (constraints through a logits mask).
@@ -30,6 +31,8 @@ logger = logging.getLogger(__name__)
 DECODERS = ("fast", "hf")
 #: A shared prefix shorter than this is recomputed (the cache bookkeeping costs more).
 MIN_PREFIX = 8
+#: Finished rows leave a decoding batch once they are 1 / COMPACT_FRACTION of it.
+COMPACT_FRACTION = 4
 
 
 class TransformersEngine(Engine):
@@ -49,7 +52,7 @@ class TransformersEngine(Engine):
         quantize: Optional[str] = None,
         threads: int = 0,
         local_files_only: bool = True,
-        attn_implementation: Optional[str] = "sdpa",
+        attn_implementation: Optional[str] = "sdpa_gqa",
         log: Callable[[str], None] = logger.info,
     ):
         if decoder not in DECODERS:
@@ -275,14 +278,17 @@ class TransformersEngine(Engine):
         picker = _Picker(weight, [allowed[i] for i in rows], dev)
         next_tokens = picker(out.last_hidden_state[:, -1])
         last_pos = torch.tensor([len(x) - 1 for x in ids], device=dev)
-        active = list(range(n))  # positions in the original batch of the rows still running
+        active = list(range(n))  # positions in the original batch of the rows in the cache
+        alive = [True] * n  # per slot: its row is still generating
         generated: List[List[int]] = [[] for _ in rows]
         eos = set(self.eos_ids())
         kv_len = prefix + width
         while True:
-            keep: List[int] = []
             for slot, r in enumerate(active):
+                if not alive[slot]:
+                    continue
                 tok = int(next_tokens[slot])
+                alive[slot] = False
                 if tok in eos:
                     done(rows[r], generated[r], "stop")
                     continue
@@ -292,15 +298,19 @@ class TransformersEngine(Engine):
                 elif len(generated[r]) >= budgets[rows[r]]:
                     done(rows[r], generated[r], "length")
                 else:
-                    keep.append(slot)
+                    alive[slot] = True
+            keep = [slot for slot, a in enumerate(alive) if a]
             if not keep:
                 return
-            if len(keep) < len(active):
+            # Finished rows leave the cache in groups (each removal copies the whole cache):
+            # until a quarter of the slots are finished they ride along, their tokens unused.
+            if len(active) - len(keep) >= max(1, len(active) // COMPACT_FRACTION):
                 index = torch.tensor(keep, device=dev)
                 cache.reorder_cache(index)
                 mask, last_pos, next_tokens = mask[index], last_pos[index], next_tokens[index]
                 picker.keep(index)
                 active = [active[s] for s in keep]
+                alive = [True] * len(active)
             mask = torch.cat([mask, torch.ones((len(active), 1), dtype=mask.dtype, device=dev)], dim=1)
             last_pos = last_pos + 1
             out = body(input_ids=next_tokens[:, None], attention_mask=mask, position_ids=last_pos[:, None],

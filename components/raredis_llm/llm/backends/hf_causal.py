@@ -70,6 +70,7 @@ def make_hf_causal_lm_v1(
     cache_dir: Optional[str] = None,
     local_files_only: bool = True,
     threads: int = 0,
+    attn_implementation: str = "sdpa_gqa",
 ) -> HFCausalLM:
     """A transformers causal LM (greedy decoding) as a spacy-llm model.
 
@@ -84,10 +85,12 @@ def make_hf_causal_lm_v1(
     chat_template: wrap prompts as a user turn (true / "auto") or send them as plain
     completion prompts (false, for base models). context_length: tokens a prompt may use
     before spacy-llm shards a doc (default: the model's). cache_dir: response cache folder.
-    threads: torch CPU threads (0: every usable core).
+    threads: torch CPU threads (0: every usable core). attn_implementation: "sdpa_gqa" (no
+    per-head key/value copies) or one of transformers' ("sdpa", "eager", ...).
     """
     engine = TransformersEngine(name, adapter, device=device, dtype=dtype, batch_size=batch_size, decoder=decoder,
-                                threads=threads, local_files_only=local_files_only)
+                                threads=threads, local_files_only=local_files_only,
+                                attn_implementation=attn_implementation)
     return HFCausalLM(engine, chat_template=chat_template, system_prompt=system_prompt,
                       max_new_tokens=max_new_tokens, max_new_tokens_cap=max_new_tokens_cap, stop=stop,
                       constrain=constrain, cache_dir=cache_dir, context_length=context_length)
