@@ -107,7 +107,7 @@ class TransformersEngine(Engine):
                 if self.quantize == "int8":
                     model = _quantize_int8(model)
                 self.log(f"{self.name}: {self.dtype_name} on {self.device} ({self.dtype_reason}), "
-                         f"{torch.get_num_threads()} threads, decoder {self.decoder}"
+                         f"{torch.get_num_threads()} threads, decoder {self.decoder}, attention {self.attn_implementation}"
                          + (", int8 linear layers" if self.quantize else ""))
                 self._model, self._tokenizer = model, tokenizer
         return self._model, self._tokenizer
