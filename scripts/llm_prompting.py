@@ -32,7 +32,8 @@ app = typer.Typer(add_completion=False)
 @app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
 def main(
     ctx: typer.Context,
-    strategies: str = typer.Option("all", help="Comma-separated strategies (configs/llm_<name>.cfg) or 'all'"),
+    strategies: str = typer.Option("all", help="Comma-separated strategies (configs/llm_<name>.cfg), 'all' (the "
+                                   "papers' strategies) or 'all+extra' (with rag_knn and spacy_ner_v3)"),
     backend: str = typer.Option("hf", help="hf, llamacpp or openai"),
     base_url: str = typer.Option("auto", help="openai backend: 'auto' starts a local llama.cpp server"),
     model: str = typer.Option("gemma-3-270m", help="openai backend: model name sent to the server"),
@@ -48,8 +49,8 @@ def main(
     kb_dir: Optional[Path] = typer.Option(None, "--kb-dir", help="Knowledge base of the rag_kb strategies "
                                           "(spacy project run knowledge knowledge-index); 'all' includes them with it"),
 ):
-    names: List[str] = (available(configs_dir, knowledge=kb_dir is not None) if strategies == "all"
-                        else [s.strip() for s in strategies.split(",")])
+    names: List[str] = (available(configs_dir, knowledge=kb_dir is not None, extra=strategies == "all+extra")
+                        if strategies in ("all", "all+extra") else [s.strip() for s in strategies.split(",")])
     if kb_dir is not None and not (kb_dir / "embeddings.npy").exists() and set(names) & set(KB_STRATEGIES):
         msg.fail(f"No embedding index in {kb_dir}: run `spacy project run knowledge-index` first", exits=1)
     overrides = parse_config_overrides(ctx.args)

@@ -6,20 +6,22 @@ from pathlib import Path
 import pytest
 import spacy
 
-from raredis_llm.llm.strategies import KB_STRATEGIES, STRATEGIES, available, strategy_config, takes_setting
+from raredis_llm.llm.strategies import EXTRA_STRATEGIES, KB_STRATEGIES, STRATEGIES, available, strategy_config, takes_setting
 
 CONFIGS = Path(__file__).resolve().parents[2] / "configs"
 
 
 def test_every_paper_strategy_has_a_config():
-    assert list(available(CONFIGS, knowledge=True))[: len(STRATEGIES)] == list(STRATEGIES)
+    assert list(available(CONFIGS, knowledge=True, extra=True))[: len(STRATEGIES)] == list(STRATEGIES)
 
 
-def test_knowledge_base_strategies_run_only_on_request():
-    """'all' leaves out the strategies that need the knowledge base's index (minutes to build)."""
-    assert set(KB_STRATEGIES) <= set(STRATEGIES)
-    assert available(CONFIGS) == [s for s in STRATEGIES if s not in KB_STRATEGIES]
+def test_knowledge_base_and_extra_strategies_run_only_on_request():
+    """'all' leaves out the strategies that need the knowledge base's index (minutes to build)
+    and the extra ones (the longest prompts, spacy-llm's own task)."""
+    assert set(KB_STRATEGIES) <= set(STRATEGIES) and set(EXTRA_STRATEGIES) <= set(STRATEGIES)
+    assert available(CONFIGS) == [s for s in STRATEGIES if s not in KB_STRATEGIES + EXTRA_STRATEGIES]
     assert available(CONFIGS, knowledge=True)[-len(KB_STRATEGIES):] == list(KB_STRATEGIES)
+    assert set(available(CONFIGS, extra=True)) - set(available(CONFIGS)) == set(EXTRA_STRATEGIES)
 
 
 @pytest.mark.parametrize("backend,factory", [("hf", "raredis.HFCausalLM.v1"), ("openai", "raredis.OpenAIChat.v1"),

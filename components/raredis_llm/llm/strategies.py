@@ -5,7 +5,8 @@ another backend is the same config with its ``[components.llm.model]`` section r
 by ``templates/backends/<backend>.cfg`` at run time: an OpenAI-compatible server
 (``openai``) or in-process llama.cpp (``llamacpp``). There is one file per strategy.
 The knowledge-base strategies (``KB_STRATEGIES``) need the knowledge base and its index
-(``spacy project run knowledge knowledge-index``), so ``all`` includes them only on request.
+(``spacy project run knowledge knowledge-index``), so ``all`` includes them only on request;
+so it does ``EXTRA_STRATEGIES``.
 """
 
 import inspect
@@ -21,6 +22,10 @@ STRATEGIES = ("zeroshot", "fewshot_random", "fewshot_knn", "fewshot_cluster", "r
               "rag_kb", "rag_kb_knn")
 #: Strategies that read the knowledge base (``paths.kb``; knowledge/ and its embedding index).
 KB_STRATEGIES = ("rag_kb", "rag_kb_knn")
+#: Run by name only (``spacy project run llm-extra``), not by 'all': the longest prompts
+#: (chunks and examples, ~1,700 tokens) and spacy-llm's own NER task; together they cost
+#: as much as the papers' strategies on a CPU.
+EXTRA_STRATEGIES = ("rag_knn", "spacy_ner_v3")
 BACKENDS = ("hf", "openai", "llamacpp")
 
 
@@ -54,13 +59,15 @@ def strategy_config(configs_dir: Union[str, Path], strategy: str, backend: str =
     return config
 
 
-def available(configs_dir: Union[str, Path], knowledge: bool = False) -> List[str]:
+def available(configs_dir: Union[str, Path], knowledge: bool = False, extra: bool = False) -> List[str]:
     """Strategies with a config in ``configs_dir``: the papers' first, then any others; the
-    knowledge-base strategies only with ``knowledge``."""
+    knowledge-base strategies only with ``knowledge``, the extra ones only with ``extra``."""
     found = sorted(p.stem[4:] for p in Path(configs_dir).glob("llm_*.cfg")
                    if "[components.llm.model]" in p.read_text(encoding="utf8"))
     if not knowledge:
         found = [s for s in found if s not in KB_STRATEGIES]
+    if not extra:
+        found = [s for s in found if s not in EXTRA_STRATEGIES]
     return [s for s in STRATEGIES if s in found] + [s for s in found if s not in STRATEGIES]
 
 
