@@ -114,8 +114,8 @@ def test_fifty_thousand_words_whole(pipelines, name):
             trf = pipelines[name].get_pipe("transformer")
             again = trf(pipelines[name].make_doc(text))
             lengths = again._.trf_data.align.lengths
-            assert len(lengths) == len(again) and lengths[-1] > 0 and min(
-                n for n, t in zip(lengths, again) if not t.is_space) > 0
+            # every word has word pieces, the last one too (white-space tokens have none)
+            assert len(lengths) == len(again) and min(n for n, t in zip(lengths, again) if not t.is_space) > 0
         assert next(results, None) is None
     finally:
         results.close()
