@@ -52,6 +52,7 @@ def main(
     training_steps: int = typer.Option(4, help="Timed training steps per row"),
     prompting: Optional[str] = typer.Option(None, help="Assembled prompting pipelines to time too, comma-separated "
                                             "(e.g. training/llm_zeroshot,training/llm_fewshot_knn)"),
+    prompting_n: int = typer.Option(16, help="The first N sentences of the sample for the prompting rows (0 = all n)"),
     output: Path = typer.Option(Path("metrics/benchmark_llm.json")),
 ):
     info = cpu_info()
@@ -87,12 +88,14 @@ def main(
               "sample": [f"{d.user_data.get(DOC_ID)}:{d.user_data.get(SENT_INDEX)}" for d in docs],
               "rows": [{k: v for k, v in r.items() if k != "ents"} for r in rows]}
     if prompting:
+        prompt_texts = texts[:prompting_n] if prompting_n else texts
+        result["prompting_sentences"] = len(prompt_texts)
         result["prompting"] = {}
         for path in [Path(p) for p in prompting.split(",") if p]:
             if not path.exists():
                 msg.warn(f"{path}: not assembled, skipped")
                 continue
-            prompt_rows = run_prompting(path, texts)
+            prompt_rows = run_prompting(path, prompt_texts)
             result["prompting"][path.name] = [{k: v for k, v in r.items() if k != "ents"} for r in prompt_rows]
     if validation is not None:
         _, val = sample_docs(list(DocBin().from_disk(validation).get_docs(nlp.vocab)), n, seed)

@@ -138,7 +138,9 @@ def test_benchmark_section(tmp_path):
              "agreement": {"same_entities": 3, "sentences": 4}, "alters_outputs": True}]
     write_json({"sentences": 4, "seed": 0, "cpu": {"capability": "AVX2", "native_bf16": False, "threads": 2},
                 "dtype_auto": {"dtype": "float32", "reason": "no native bf16"}, "matmul_gflops": {"float32": 38.9},
-                "rows": rows, "constraint_effect_validation": {"sentences": 4, "free": {"f": 0.5},
+                "rows": rows, "prompting_sentences": 2,
+                "prompting": {"llm_fewshot_knn": [dict(rows[0], agreement={"same_entities": 2, "sentences": 2})]},
+                "constraint_effect_validation": {"sentences": 4, "free": {"f": 0.5},
                                                                "constrained": {"f": 0.55}},
                 "training": {"rows": [{"recipe": "before", "dtype": "float32", "seconds_per_step": 8.8,
                                        "sentences_per_second": 0.91, "speedup_vs_before": 1.0},
@@ -147,6 +149,7 @@ def test_benchmark_section(tmp_path):
     md = benchmark_md(tmp_path)
     assert "12.05x" in md and "3/4" in md and "dtype auto -> float32" in md
     assert "55.0" in md and "no native bf16" in md and "0.91" in md
+    assert "`llm_fewshot_knn`, the first 2 of these sentences" in md and "2/2" in md
 
 
 def test_selection_section(metrics_dir):

@@ -114,7 +114,8 @@ def benchmark_md(metrics_dir: Union[str, Path]) -> Optional[str]:
                          "yes" if r["alters_outputs"] else "no"] for r in b.get("rows", [])]),
     ]
     for name, prompt_rows in (b.get("prompting") or {}).items():
-        parts += [f"Prompting backend, `{name}` (response cache off):", "",
+        n_prompt = b.get("prompting_sentences", b.get("sentences"))
+        parts += [f"Prompting backend, `{name}`, the first {n_prompt} of these sentences (response cache off):", "",
                   markdown_table(["decoder", "words/s", "vs reference", "same entities"],
                                  [[r["lever"], num(r["words_per_second"]), f"{r['speedup_vs_reference']:.2f}x",
                                    f"{r['agreement']['same_entities']}/{r['agreement']['sentences']}"]
