@@ -18,6 +18,8 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 import spacy
 from spacy.tokens import Doc
 
+from ..finetune.metrics import span_prf
+
 logger = logging.getLogger(__name__)
 
 COMPONENT = "raredis_llm_ner"
@@ -71,14 +73,6 @@ def default_levers(auto_dtype: str, batch_size: int = 32) -> List[Lever]:
 
 def _ents(docs: Sequence[Doc]) -> List[Ents]:
     return [[(e.start_char, e.end_char, e.label_) for e in doc.ents] for doc in docs]
-
-
-def _prf(pred: Sequence[Ents], gold: Sequence[Ents]) -> Dict[str, float]:
-    tp = sum(len(set(p) & set(g)) for p, g in zip(pred, gold))
-    n_pred, n_gold = sum(map(len, pred)), sum(map(len, gold))
-    p = tp / n_pred if n_pred else 0.0
-    r = tp / n_gold if n_gold else 0.0
-    return {"p": round(p, 4), "r": round(r, 4), "f": round(2 * p * r / (p + r), 4) if p + r else 0.0}
 
 
 def run_lever(pipeline: Path, lever: Lever, texts: Sequence[str], served_url: Optional[str] = None,
@@ -136,7 +130,8 @@ def score_constraint_effect(pipeline: Path, gold_docs: Sequence[Doc], batch_size
     for constrain in (False, True):
         lever = Lever(f"constrain={constrain}", "", {"constrain": constrain, "batch_size": batch_size})
         row = run_lever(pipeline, lever, texts, log=log)
-        out["constrained" if constrain else "free"] = _prf(row["ents"], gold)
+        prf = span_prf(row["ents"], gold)
+        out["constrained" if constrain else "free"] = {k: round(prf[k], 4) for k in ("p", "r", "f")}
     out["sentences"] = len(texts)
     return out
 

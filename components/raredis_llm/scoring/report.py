@@ -12,7 +12,7 @@ import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Dict, List, Optional, Sequence, Tuple, Union
+from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
 from ..labels import VIEWS, labels_for
 from .bootstrap import DEFAULT_N, Intervals, intervals
@@ -71,21 +71,29 @@ def load_metrics(metrics_dir: Union[str, Path]) -> List[dict]:
         raise FileNotFoundError(f"No metrics folder {metrics_dir}")
     out = []
     for path in sorted(metrics_dir.glob("*.json")):
-        try:
-            data = json.loads(path.read_text(encoding="utf8"))
-        except json.JSONDecodeError as err:
-            raise ValueError(f"{path}: not JSON ({err})") from err
+        data = _optional_json(path)
         if isinstance(data, dict) and "views" in data and "system" in data:
             data["_path"] = str(path)
             out.append(data)
     return sorted(out, key=lambda m: m["system"])
 
 
-def load_timings(metrics_dir: Union[str, Path]) -> Optional[Dict[str, float]]:
-    path = Path(metrics_dir) / TIMINGS_FILE
+def _optional_json(path: Path) -> Optional[Any]:
+    """A step's JSON output, or None when that step did not run; a broken file is an error
+    naming it."""
     if not path.exists():
         return None
-    data = json.loads(path.read_text(encoding="utf8"))
+    try:
+        return json.loads(path.read_text(encoding="utf8"))
+    except json.JSONDecodeError as err:
+        raise ValueError(f"{path}: not JSON ({err})") from err
+
+
+def load_timings(metrics_dir: Union[str, Path]) -> Optional[Dict[str, float]]:
+    path = Path(metrics_dir) / TIMINGS_FILE
+    data = _optional_json(path)
+    if data is None:
+        return None
     if not isinstance(data, dict):
         raise ValueError(f"{path}: expected {{step: seconds}}")
     return {str(k): float(v) for k, v in data.items()}
@@ -96,10 +104,9 @@ BENCHMARK_FILE = "benchmark_llm.json"
 
 def benchmark_md(metrics_dir: Union[str, Path]) -> Optional[str]:
     """The engine benchmark (``benchmark-llm``) as Markdown, when it ran."""
-    path = Path(metrics_dir) / BENCHMARK_FILE
-    if not path.exists():
+    b = _optional_json(Path(metrics_dir) / BENCHMARK_FILE)
+    if b is None:
         return None
-    b = json.loads(path.read_text(encoding="utf8"))
     cpu, auto, probe = b.get("cpu", {}), b.get("dtype_auto", {}), b.get("matmul_gflops", {})
     parts = [
         f"On {b.get('sentences')} test sentences (seed {b.get('seed')}), CPU capability "
@@ -140,10 +147,9 @@ SELECTION_FILE = "selection.json"
 
 def selection_md(metrics_dir: Union[str, Path]) -> Optional[str]:
     """Which pipeline ``en_raredis_llm`` packages and why (``select-pipeline``), when it ran."""
-    path = Path(metrics_dir) / SELECTION_FILE
-    if not path.exists():
+    s = _optional_json(Path(metrics_dir) / SELECTION_FILE)
+    if s is None:
         return None
-    s = json.loads(path.read_text(encoding="utf8"))
     rows = [[f"**{r['system']}**" if r["system"] == s["chosen"] else r["system"], pct(r.get("f_5type")),
              pct(r.get("f_4type")), rate(r.get("words_per_s"))] for r in s.get("candidates", [])]
     return "\n".join([

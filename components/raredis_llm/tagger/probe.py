@@ -17,7 +17,7 @@ import torch
 from .data import Item, collate, plan_batches
 from .model import TaggerHead
 from .tags import IGNORE, TagSet
-from .trainer import span_f1
+from ..finetune.metrics import span_prf
 
 
 @torch.no_grad()
@@ -79,4 +79,4 @@ def probe_layer(train_x: List[np.ndarray], train_items: Sequence[Item], val_x: L
             active = np.array([j >= 0 for j in it.encoded.word_index])
             pred.append(tags.spans(tags.decode(lp, active=active)))
             gold.append(tags.spans([0 if t == IGNORE else t for t in it.tags]))
-    return span_f1(pred, gold)
+    return span_prf(pred, gold)

@@ -26,6 +26,7 @@ from typing import Any, Callable, Dict, List
 import torch
 
 from ..finetune.metadata import environment_info
+from ..finetune.metrics import span_prf
 from ..models.precision import resolve_dtype_name, resolve_threads
 from ..train_state import (STATE_FILE, TrainerState, make_scheduler, planned_steps, rng_state,
                            set_rng_state, set_seed)
@@ -40,15 +41,6 @@ def tag_loss(scores: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
     """Mean cross-entropy over the labelled positions (IGNORE elsewhere)."""
     return torch.nn.functional.cross_entropy(scores.reshape(-1, scores.shape[-1]), labels.reshape(-1),
                                              ignore_index=IGNORE)
-
-
-def span_f1(pred: List[List[tuple]], gold: List[List[tuple]]) -> Dict[str, float]:
-    tp = sum(len(set(p) & set(g)) for p, g in zip(pred, gold))
-    n_pred = sum(len(p) for p in pred)
-    n_gold = sum(len(g) for g in gold)
-    p = tp / n_pred if n_pred else 0.0
-    r = tp / n_gold if n_gold else 0.0
-    return {"p": p, "r": r, "f": 2 * p * r / (p + r) if p + r else 0.0}
 
 
 class TaggerTrainer:
@@ -125,7 +117,7 @@ class TaggerTrainer:
         finally:
             self.model.train()
         gold = [self.tags.spans([0 if t == IGNORE else t for t in it.tags]) for it in self.val_items]
-        out = span_f1(pred, gold)
+        out = span_prf(pred, gold)
         return {"val_p": out["p"], "val_r": out["r"], "val_f": out["f"],
                 "eval_seconds": time.perf_counter() - start}
 
