@@ -2,6 +2,8 @@
 (whether its batch was dropped by the error handler or broke the stream), the others
 are annotated as without it; n_process=2 gives the same entities as one process."""
 
+import sys
+
 import pytest
 import spacy
 from tests.annotate import faulty  # noqa: F401  (registers the failing components)
@@ -86,3 +88,30 @@ def test_two_processes_isolate_a_failure(cnn, sentences):
         cnn.remove_pipe(faulty.FAIL_ON)
     assert [seq for seq, _, _ in got] == list(range(64))
     assert [i for i, _, err in got if err] == [40]
+
+
+TWO_PROCESS_SCRIPT = """
+import json, sys, spacy
+from raredis_llm.annotate.engines import SpacyEngine
+nlp = spacy.load(sys.argv[1])
+nlp("Warm-up: torch's thread pool now exists in this process.")
+texts = json.loads(sys.argv[2])
+engine = SpacyEngine(nlp, batch_size=8, n_process=2)
+out = [[seq, [[e.start_char, e.end_char, e.label_] for e in doc.ents], err] for seq, doc, err in engine.run(list(enumerate(texts)))]
+print(json.dumps(out))
+"""
+
+
+@pytest.mark.slow
+def test_two_processes_of_a_torch_pipeline_finish(tiny_trf, sentences):
+    """Forked workers of a transformer pipeline used to wait forever on torch's thread pool."""
+    import json
+    import subprocess
+
+    texts = [t for _, t in sentences][:40]
+    one = run(SpacyEngine(spacy.load(tiny_trf), batch_size=8), texts)
+    proc = subprocess.run([sys.executable, "-c", TWO_PROCESS_SCRIPT, str(tiny_trf), json.dumps(texts)],
+                          capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    two = [(seq, [tuple(e) for e in ents], err) for seq, ents, err in json.loads(proc.stdout.strip().splitlines()[-1])]
+    assert two == one

@@ -10,9 +10,17 @@ a stream that broke off) are then run one at a time, so only the document that r
 fails is reported, with its exception. Work goes in windows of at most ``window`` items
 / ``window_chars`` characters, each inside ``nlp.memory_zone()``, so memory stays flat
 however long the input is (the vocab's new strings are freed after every window).
+
+Worker processes are forked (spaCy's default on Linux). A pipeline that runs torch (a
+transformer, an LLM) has an OpenMP thread pool in the parent that does not survive
+``fork()``: the workers' first multi-threaded operation waits forever. So when torch is
+loaded, the workers are set to ``cores // n_process`` threads as they start
+(:func:`torch_threads_after_fork`), which also keeps them from oversubscribing the cores.
 """
 
 import logging
+import os
+import sys
 from collections import Counter
 from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional, Protocol, Sequence, Tuple
 
@@ -87,6 +95,30 @@ def _set_error_handler(nlp: Language, handler: Callable) -> None:
                 pass
 
 
+_CHILD_THREADS: Optional[int] = None
+
+
+def _set_child_threads() -> None:
+    torch = sys.modules.get("torch")
+    if torch is not None and _CHILD_THREADS is not None:
+        torch.set_num_threads(_CHILD_THREADS)
+
+
+def torch_threads_after_fork(n_process: int) -> Optional[int]:
+    """Forked workers of a process that loaded torch start with ``cores // n_process``
+    threads (at least 1); returns that number, or None when torch is not loaded (then
+    the workers import it themselves and nothing is inherited)."""
+    global _CHILD_THREADS
+    if "torch" not in sys.modules:
+        return None
+    from ..models.precision import usable_cores
+
+    if _CHILD_THREADS is None:
+        os.register_at_fork(after_in_child=_set_child_threads)
+    _CHILD_THREADS = max(1, usable_cores() // max(1, n_process))
+    return _CHILD_THREADS
+
+
 class SpacyEngine:
     """A spaCy pipeline run in-process; ``n_process > 1`` uses spaCy's worker processes."""
 
@@ -97,6 +129,10 @@ class SpacyEngine:
         self.nlp = nlp
         self.batch_size = batch_size
         self.n_process = n_process
+        if n_process > 1:
+            threads = torch_threads_after_fork(n_process)
+            if threads is not None:
+                logger.info("torch is loaded: each of the %d worker processes uses %d thread(s)", n_process, threads)
         self.window = window
         self.window_chars = window_chars
         self.counts: Counter = Counter()
