@@ -6,7 +6,8 @@ from raredis_llm.scoring.pairs import compare, compare_all, reader_pairs
 from raredis_llm.scoring.units import Units
 
 SYSTEMS = ["cnn", "trf", "llm_zeroshot", "llm_fewshot_random", "llm_fewshot_knn", "llm_rag", "llm_rag_knn",
-           "llm_spacy_ner_v3", "lora_finetuned", "openai_llm_zeroshot", "openai_llm_fewshot_knn", "outside"]
+           "llm_spacy_ner_v3", "lora_finetuned", "openai_llm_zeroshot", "openai_llm_fewshot_knn", "outside",
+           "llm_rag_kb", "ensemble"]
 
 
 def test_reader_pairs():
@@ -22,6 +23,9 @@ def test_reader_pairs():
     assert got[("lora_finetuned", "openai_llm_fewshot_knn")] == "fine-tuned vs best prompting"
     assert got[("lora_finetuned", "cnn")] == got[("lora_finetuned", "trf")] == "best LLM pipeline vs baseline"
     assert got[("outside", "cnn")] == "asked for"
+    assert got[("llm_rag_kb", "llm_rag")] == "knowledge-base vs document RAG"
+    assert got[("llm_rag_kb", "llm_zeroshot")] == "strategy vs zero-shot"
+    assert got[("ensemble", "cnn")] == got[("ensemble", "trf")] == "ensemble vs baseline"
     assert len(got) == len(pairs)  # each pair once
     assert not any("cluster" in a for a, _ in got)  # absent systems make no pair
     with pytest.raises(ValueError, match="nobody"):

@@ -6,8 +6,10 @@ the baselines. The pairs (A vs B):
 
 * each prompting strategy vs zero-shot, per backend;
 * kNN vs random examples; RAG vs no RAG (``rag`` vs ``zeroshot``, ``rag_knn`` vs ``fewshot_knn``);
+  knowledge-base RAG vs document RAG (``rag_kb`` vs ``rag``, ``rag_kb_knn`` vs ``rag_knn``);
 * the fine-tuned model vs the best prompting row;
 * the best LLM pipeline (prompting or fine-tuned) vs each baseline;
+* the span-voting ensemble vs each baseline;
 * any pair asked for by name.
 
 "Best" is the highest strict micro F1 (5 types) on the system's own sentences; the
@@ -22,8 +24,9 @@ from .units import Units, shared_keys
 
 ZERO_SHOT = "llm_zeroshot"
 STRATEGIES = ("llm_fewshot_random", "llm_fewshot_knn", "llm_fewshot_cluster", "llm_rag", "llm_rag_knn",
-              "llm_spacy_ner_v3")
+              "llm_spacy_ner_v3", "llm_rag_kb", "llm_rag_kb_knn")
 BASELINES = ("cnn", "trf")
+ENSEMBLE = "ensemble"
 FINETUNED_PREFIX = "lora"
 
 
@@ -55,6 +58,8 @@ def reader_pairs(systems: Sequence[str], score: Callable[[str], float],
         add(p + "llm_fewshot_knn", p + "llm_fewshot_random", "kNN vs random examples" + backend)
         add(p + "llm_rag", p + ZERO_SHOT, "RAG vs no RAG" + backend)
         add(p + "llm_rag_knn", p + "llm_fewshot_knn", "RAG vs no RAG, kNN examples" + backend)
+        add(p + "llm_rag_kb", p + "llm_rag", "knowledge-base vs document RAG" + backend)
+        add(p + "llm_rag_kb_knn", p + "llm_rag_knn", "knowledge-base vs document RAG, kNN examples" + backend)
         for st in STRATEGIES:
             add(p + st, p + ZERO_SHOT, "strategy vs zero-shot" + backend)
     prompting = [s for s in systems if is_prompting(s)]
@@ -67,6 +72,7 @@ def reader_pairs(systems: Sequence[str], score: Callable[[str], float],
     for base in BASELINES:
         if best_pipeline is not None:
             add(best_pipeline, base, "best LLM pipeline vs baseline")
+        add(ENSEMBLE, base, "ensemble vs baseline")
     for a, b in extra:
         missing = [s for s in (a, b) if s not in have]
         if missing:
