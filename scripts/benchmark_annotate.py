@@ -17,7 +17,7 @@ from typing import List
 import typer
 
 from raredis_llm.annotate.benchmark import kill_and_restart, make_input, run_annotate
-from raredis_llm.util import write_json
+from raredis_llm.util import named_path, write_json
 
 
 def main(
@@ -36,7 +36,7 @@ def main(
     for n in n_docs:
         result["inputs"][n] = make_input(sources, n, work_dir / f"input_{n}.jsonl")
     for spec in pipeline:
-        name, path = spec.split("=", 1)
+        name, path = named_path(spec, "pipeline")
         for n in n_docs:
             if n > limits.get(name, n):
                 continue

@@ -23,7 +23,7 @@ from raredis_llm.guard.evaluation import (cue_counts, markdown, negation_agreeme
                                           odd_input_rows, probe_entities, robustness_table)
 from raredis_llm.guard.entity_guard import negation_cues
 from raredis_llm.guard.pipeline import BOUNDARIES, GUARD
-from raredis_llm.util import write_json
+from raredis_llm.util import named_path, write_json
 
 
 def variants(name: str, path: Path, trim: bool = False) -> dict:
@@ -52,7 +52,7 @@ def main(
 ):
     pipes = variants("cnn", cnn, trim=True)
     for spec in pipeline:
-        name, path = spec.split("=", 1)
+        name, path = named_path(spec, "pipeline")
         pipes.update(variants(name, Path(path)))
     vocab = next(iter(pipes.values())).vocab
     gold = list(DocBin().from_disk(validation).get_docs(vocab))

@@ -13,7 +13,7 @@ from typing import Callable, Dict, List, Optional, Sequence, Tuple, Union
 import spacy
 
 from .scoring.evaluate import evaluate, load_gold_docs, sample_docs
-from .util import read_json, write_json
+from .util import named_path, read_json, write_json
 
 logger = logging.getLogger(__name__)
 
@@ -22,10 +22,7 @@ PathLike = Union[str, Path]
 
 def parse_candidate(text: str) -> Tuple[str, str]:
     """``"name=path"`` -> ``(name, path)``."""
-    name, sep, path = text.partition("=")
-    if not sep or not name.strip() or not path.strip():
-        raise ValueError(f"A candidate is NAME=PIPELINE_PATH, not {text!r}")
-    return name.strip(), path.strip()
+    return named_path(text, "candidate", "NAME=PIPELINE_PATH")
 
 
 def summary(metrics: dict) -> Dict[str, Optional[float]]:

@@ -14,7 +14,7 @@ import random
 import shutil
 from importlib import resources
 from pathlib import Path
-from typing import Any, Callable, Iterable, List, Optional, Union
+from typing import Any, Callable, Iterable, List, Optional, Tuple, Union
 
 import srsly
 
@@ -164,3 +164,12 @@ def seeded_sample(n_total: int, n: Optional[int], seed: int = 0) -> List[int]:
     if n is None or n <= 0 or n >= n_total:
         return list(range(n_total))
     return sorted(seeded_order(n_total, seed)[:n])
+
+
+def named_path(text: str, kind: str, form: str = "NAME=PATH") -> Tuple[str, str]:
+    """A command line's ``"name=path"`` as ``(name, path)``; ``kind`` and ``form`` name it in
+    the error."""
+    name, sep, path = text.partition("=")
+    if not sep or not name.strip() or not path.strip():
+        raise ValueError(f"A {kind} is {form}, not {text!r}")
+    return name.strip(), path.strip()

@@ -9,14 +9,13 @@ The tokenizer is the first member's, so the first member should be the one whose
 tokenizer suits the text (``raredis.Tokenizer.v1`` splits markup).
 """
 
-import logging
 from pathlib import Path
 from typing import Any, Dict, List, Sequence, Tuple, Union
 
 import spacy
 from spacy.language import Language
 
-logger = logging.getLogger(__name__)
+from ..util import named_path
 
 MEMBER_KEY = "raredis_member_{}"
 Member = Tuple[str, Union[str, Path, Language]]
@@ -83,11 +82,4 @@ def _labels(nlp: Language) -> List[str]:
 
 def member_specs(specs: Sequence[str]) -> List[Member]:
     """``NAME=PATH`` strings as members (the command line's form)."""
-    out: List[Member] = []
-    for spec in specs:
-        name, sep, path = spec.partition("=")
-        if not sep or not name or not path:
-            raise ValueError(f"expected NAME=PATH, got {spec!r}")
-        out.append((name, path))
-    return out
-
+    return [named_path(spec, "member") for spec in specs]
