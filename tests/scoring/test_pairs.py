@@ -7,7 +7,7 @@ from raredis_llm.scoring.units import Units
 
 SYSTEMS = ["cnn", "trf", "llm_zeroshot", "llm_fewshot_random", "llm_fewshot_knn", "llm_rag", "llm_rag_knn",
            "llm_spacy_ner_v3", "lora_finetuned", "openai_llm_zeroshot", "openai_llm_fewshot_knn", "outside",
-           "llm_rag_kb", "ensemble"]
+           "llm_rag_kb", "ensemble", "cnn_kb"]
 
 
 def test_reader_pairs():
@@ -26,6 +26,8 @@ def test_reader_pairs():
     assert got[("llm_rag_kb", "llm_rag")] == "knowledge-base vs document RAG"
     assert got[("llm_rag_kb", "llm_zeroshot")] == "strategy vs zero-shot"
     assert got[("ensemble", "cnn")] == got[("ensemble", "trf")] == "ensemble vs baseline"
+    assert got[("cnn_kb", "cnn")] == "knowledge features vs none"
+    assert not any(a == "trf_kb" for a, _ in got)  # no trf_kb metrics, no pair
     assert len(got) == len(pairs)  # each pair once
     assert not any("cluster" in a for a, _ in got)  # absent systems make no pair
     with pytest.raises(ValueError, match="nobody"):

@@ -10,6 +10,7 @@ the baselines. The pairs (A vs B):
 * the fine-tuned model vs the best prompting row;
 * the best LLM pipeline (prompting or fine-tuned) vs each baseline;
 * the span-voting ensemble vs each baseline;
+* each baseline with knowledge features vs without (``cnn_kb`` vs ``cnn``, ``trf_kb`` vs ``trf``);
 * any pair asked for by name.
 
 "Best" is the highest strict micro F1 (5 types) on the system's own sentences; the
@@ -26,6 +27,7 @@ ZERO_SHOT = "llm_zeroshot"
 STRATEGIES = ("llm_fewshot_random", "llm_fewshot_knn", "llm_fewshot_cluster", "llm_rag", "llm_rag_knn",
               "llm_spacy_ner_v3", "llm_rag_kb", "llm_rag_kb_knn")
 BASELINES = ("cnn", "trf")
+KNOWLEDGE_SUFFIX = "_kb"
 ENSEMBLE = "ensemble"
 FINETUNED_PREFIX = "lora"
 
@@ -73,6 +75,7 @@ def reader_pairs(systems: Sequence[str], score: Callable[[str], float],
         if best_pipeline is not None:
             add(best_pipeline, base, "best LLM pipeline vs baseline")
         add(ENSEMBLE, base, "ensemble vs baseline")
+        add(base + KNOWLEDGE_SUFFIX, base, "knowledge features vs none")
     for a, b in extra:
         missing = [s for s in (a, b) if s not in have]
         if missing:
