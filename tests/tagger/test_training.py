@@ -15,7 +15,7 @@ from raredis_llm.tagger.trainer import TaggerTrainer
 CONFIG = Path(__file__).resolve().parents[2] / "configs" / "tagger_cpu.cfg"
 
 
-def _setup(corpus: Path, output: Path, **training):
+def _setup(corpus: Path, output: Path, extra: dict = None, **training):
     overrides = {
         "paths.train": str(corpus / "train.spacy"), "paths.validation": str(corpus / "validation.spacy"),
         "paths.output": str(output), "model.num_layers": 2, "model.lora_from": 0,
@@ -25,6 +25,7 @@ def _setup(corpus: Path, output: Path, **training):
         "training.eval_every": 8, "training.eval_n": 0, "training.checkpoint_every": 8,
     }
     overrides.update({f"training.{k}": v for k, v in training.items()})
+    overrides.update(extra or {})
     return load_setup(CONFIG, overrides)
 
 

@@ -22,7 +22,8 @@ output, so the NER model reads both::
 its encoder, so the encoder sees them in context.
 """
 
-from typing import Callable, List, Sequence, Tuple
+from pathlib import Path
+from typing import Callable, List, Sequence, Tuple, Union
 
 import numpy as np
 from spacy.tokens import Doc
@@ -30,6 +31,7 @@ from spacy.util import registry
 from thinc.api import Maxout, Model, chain, concatenate, with_array
 from thinc.types import Floats2d
 
+from ..labels import LABELS
 from .dictionary import GROUP_LABELS
 
 DEFAULT_SPANS_KEY = "raredis_kb"
@@ -48,6 +50,40 @@ def feature_matrix(doc: Doc, spans_key: str, labels: Sequence[str]) -> np.ndarra
             out[span.start, 2 * col] = 1.0
             out[span.start + 1:span.end, 2 * col + 1] = 1.0
     return out
+
+
+def span_labels_of(labels: Sequence[str]) -> str:
+    """The dictionary's ``span_labels`` setting that produces ``labels``: ``"group"`` for
+    concept groups, ``"type"`` for RareDis types (a mix of both is an error)."""
+    if labels and set(labels) <= set(GROUP_LABELS):
+        return "group"
+    if labels and set(labels) <= set(LABELS):
+        return "type"
+    raise ValueError(f"knowledge feature labels {list(labels)} must all be concept groups {list(GROUP_LABELS)} "
+                     f"or all RareDis types {list(LABELS)}")
+
+
+def load_feature_pipeline(path: Union[str, Path], spans_key: str, labels: Sequence[str]):
+    """The ``raredis_dictionary`` component(s) of a saved pipeline (``spacy project run
+    dictionary`` writes one to ``training/dictionary``), loaded alone and set to write their
+    matches to ``doc.spans[spans_key]`` labelled as ``labels`` need, not ``doc.ents``: the
+    annotating pipeline of a tagger that reads knowledge features."""
+    import spacy
+    from spacy.util import load_config
+
+    path = Path(path)
+    if not (path / "config.cfg").exists():
+        raise FileNotFoundError(f"{path}: not a saved spaCy pipeline (no config.cfg); build the dictionary "
+                                "with `spacy project run dictionary`")
+    config = load_config(path / "config.cfg")
+    names = [n for n in config["nlp"]["pipeline"]
+             if config["components"].get(n, {}).get("factory") == "raredis_dictionary"]
+    if not names:
+        raise ValueError(f"{path}: no raredis_dictionary component (pipeline: {config['nlp']['pipeline']})")
+    settings = {"write_ents": False, "spans_key": spans_key, "span_labels": span_labels_of(labels)}
+    overrides = {f"components.{n}.{k}": v for n in names for k, v in settings.items()}
+    others = [n for n in config["nlp"]["pipeline"] if n not in names]
+    return spacy.load(path, exclude=others, config=overrides)
 
 
 def _forward(model: Model, docs: List[Doc], is_train: bool) -> Tuple[List[Floats2d], Callable]:

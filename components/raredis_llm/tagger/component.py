@@ -9,6 +9,11 @@ the tag scores of its words are decoded under the IOB2 constraints and written t
 Context: ``doc.user_data["raredis_context"]`` when present (the converted corpus sets
 it on every sentence Doc), else the Doc's own first sentence.
 
+Knowledge features: a tagger trained with ``model.knowledge = true`` reads the matches
+of a ``raredis_dictionary`` that runs before it (``write_ents = false``, ``spans_key =
+knowledge_key``); the saved pipeline holds that dictionary, so ``spacy.load`` needs no
+knowledge base.
+
 Saved pipelines hold the LoRA weights (``lora.safetensors``), the head
 (``head.safetensors``) and ``cfg.json`` with a *reference* to the base model, never its
 weights; the base is resolved on first use like every model of this project (offline
@@ -40,7 +45,7 @@ HEAD_FILE = "head.safetensors"
 
 #: architecture settings: fixed by the trained weights (cfg.json wins over the config)
 ARCH_KEYS = ("base_model", "num_layers", "lora_from", "attention", "bidirectional_from", "word_piece",
-             "context", "labels", "max_length")
+             "context", "labels", "max_length", "knowledge", "knowledge_key", "knowledge_labels")
 
 DEFAULT_CONFIG = {
     "base_model": "offline:gemma-3-270m",
@@ -52,6 +57,9 @@ DEFAULT_CONFIG = {
     "context": "none",
     "labels": list(LABELS),
     "max_length": 512,
+    "knowledge": False,
+    "knowledge_key": "raredis_kb",
+    "knowledge_labels": list(LABELS),
     "batch_tokens": 4096,
     "use_doc_sents": True,
     "overwrite_ents": True,
@@ -190,17 +198,20 @@ class RareDisLLMTagger:
 
     def predict(self, docs: Sequence[Doc]) -> List[List[Tuple[int, int, str]]]:
         """Token spans ``(start, end, label)`` per Doc."""
-        from .data import Item
+        from .data import Item, word_features
         from .predict import predict_items
 
         self.load()
+        s = self.settings
         jobs, items = [], []
         for i, doc in enumerate(docs):
+            feats = word_features(doc, s.knowledge_key, s.knowledge_labels) if s.knowledge else None
             for start, end, context in self._units(doc):
                 span = doc[start:end]
                 base = span.start_char
                 words = [(t.idx - base, t.idx - base + len(t.text)) for t in span]
-                items.append(Item(self._encoder.encode(span.text, words, context)))
+                items.append(Item(self._encoder.encode(span.text, words, context),
+                                  features=feats[start:end] if feats is not None else None))
                 jobs.append((i, start))
         spans = predict_items(self._model, self._tokenizer, self.tags, items, self.batch_tokens)
         out: List[List[Tuple[int, int, str]]] = [[] for _ in docs]
@@ -270,13 +281,16 @@ def component_config(settings: TaggerModelSettings, **runtime) -> Dict[str, Any]
 
 
 def make_pipeline(settings: TaggerModelSettings, model, tokenizer, lora: Optional[LoraSettings] = None,
-                  **runtime) -> Language:
-    """A blank English pipeline holding the trained tagger (what the trainer saves)."""
+                  knowledge: Optional[Language] = None, **runtime) -> Language:
+    """A blank English pipeline holding the trained tagger (what the trainer saves), after
+    the components of ``knowledge`` (the dictionary that annotates its knowledge features)."""
     import spacy
 
     from ..packaging import requirements_for
 
     nlp = spacy.blank("en")
+    for name in (knowledge.pipe_names if knowledge is not None else ()):
+        nlp.add_pipe(name, source=knowledge)
     pipe = nlp.add_pipe("raredis_llm_tagger", config=component_config(settings, **runtime))
     pipe.set_model(model, tokenizer, lora)
     nlp.meta.update({
@@ -288,6 +302,8 @@ def make_pipeline(settings: TaggerModelSettings, model, tokenizer, lora: Optiona
         "license": "MIT",
         "requirements": requirements_for(settings.base_model),
         "labels": {"raredis_llm_tagger": list(settings.labels)},
+        **({"raredis_knowledge": {"components": knowledge.pipe_names, "spans_key": settings.knowledge_key,
+                                  "labels": list(settings.knowledge_labels)}} if knowledge is not None else {}),
     })
     return nlp
 
@@ -310,6 +326,9 @@ def make_raredis_llm_tagger(
     context: str,
     labels: List[str],
     max_length: int,
+    knowledge: bool,
+    knowledge_key: str,
+    knowledge_labels: List[str],
     batch_tokens: int,
     use_doc_sents: bool,
     overwrite_ents: bool,
@@ -320,15 +339,17 @@ def make_raredis_llm_tagger(
     scorer: Optional[Callable],
 ) -> RareDisLLMTagger:
     """A decoder LLM with LoRA and a BIO head tagging RareDis entities, one forward pass
-    per sentence. The architecture settings (base_model ... max_length) are those the
-    weights were trained with and are read back from the saved component; batch_tokens
+    per sentence. The architecture settings (base_model ... knowledge_labels; knowledge:
+    the head reads a preceding raredis_dictionary's matches in doc.spans[knowledge_key])
+    are those the weights were trained with and are read back from the saved component; batch_tokens
     (padded sub-tokens per forward pass), use_doc_sents, overwrite_ents, device, dtype
     ("auto": bf16 where computed natively), num_threads (0: torch's default) and
     allow_download are run-time choices."""
     settings = TaggerModelSettings(base_model=base_model, num_layers=num_layers, lora_from=lora_from,
                                    attention=attention, bidirectional_from=bidirectional_from,
                                    word_piece=word_piece, context=context, labels=list(labels),
-                                   max_length=max_length, device=device, dtype=dtype)
+                                   max_length=max_length, device=device, dtype=dtype, knowledge=knowledge,
+                                   knowledge_key=knowledge_key, knowledge_labels=list(knowledge_labels))
     return RareDisLLMTagger(nlp, name, settings=settings, batch_tokens=batch_tokens, use_doc_sents=use_doc_sents,
                             overwrite_ents=overwrite_ents, num_threads=num_threads, allow_download=allow_download,
                             scorer=scorer)

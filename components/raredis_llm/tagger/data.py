@@ -7,12 +7,16 @@ for its own NER (an entity that is not a run of words is a missing value, never 
 wrong label), and each word gets a BIO tag id. Batches are length-bucketed: items are
 shuffled with the seed, cut into chunks, sorted by length within a chunk and grouped
 under a sub-token budget, so padding stays small and the order is reproducible.
+
+Knowledge features (optional): a per-word matrix of the dictionary's matches
+(``word_features``), computed on the same pipeline tokens, travels with each item.
 """
 
 import random
 from dataclasses import dataclass
-from typing import Iterable, List, Optional, Sequence, Tuple
+from typing import Callable, Iterable, List, Optional, Sequence, Tuple
 
+import numpy as np
 import torch
 from spacy.language import Language
 from spacy.tokens import Doc
@@ -32,6 +36,8 @@ class Item:
     #: per word: gold tag id (IGNORE: misaligned, missing or whitespace); None at inference
     tags: Optional[List[int]] = None
     piece_tags: Optional[List[int]] = None
+    #: per word: knowledge features (n_words, n_features), when the model reads them
+    features: Optional[np.ndarray] = None
 
     def __len__(self) -> int:
         return len(self.encoded)
@@ -39,6 +45,17 @@ class Item:
 
 def words_of(doc: Doc) -> List[Tuple[int, int]]:
     return [(t.idx, t.idx + len(t.text)) for t in doc]
+
+
+def word_features(doc: Doc, key: str, labels: Sequence[str]) -> np.ndarray:
+    """``(len(doc), 2 * len(labels))``: begin/inside indicators of the matches a
+    ``raredis_dictionary`` wrote to ``doc.spans[key]`` (an error names the Doc if none ran)."""
+    from ..knowledge.features import feature_matrix
+
+    if key not in doc.spans:
+        raise ValueError(f"No doc.spans[{key!r}] in {doc.text[:60]!r}: this tagger reads knowledge features; "
+                         f"run raredis_dictionary (write_ents = false, spans_key = {key!r}) before it")
+    return feature_matrix(doc, key, labels)
 
 
 def context_of(doc: Doc, mode: str) -> Optional[str]:
@@ -59,13 +76,16 @@ def gold_items(
     context: str = "none",
     projection: Optional[str] = None,
     all_pieces: bool = False,
+    features: Optional[Callable[[Doc], np.ndarray]] = None,
 ) -> List[Item]:
-    """Encoded training/validation items of gold Docs (see the module docstring)."""
+    """Encoded training/validation items of gold Docs (see the module docstring);
+    ``features``: the per-word knowledge features of a Doc of ``nlp``'s tokens (``nlp``
+    then runs its pipeline, the dictionary, on each text)."""
     items = []
     for gold in docs:
         if projection is not None:
             gold = reproject(gold, projection)
-        pred = nlp.make_doc(gold.text)
+        pred = nlp(gold.text) if features is not None else nlp.make_doc(gold.text)
         for ent in gold.ents:  # gold Docs may come with another vocab
             pred.vocab.strings.add(ent.label_)
         biluo = Example(pred, gold).get_aligned_ner()
@@ -75,7 +95,8 @@ def gold_items(
                 word_tags[i] = IGNORE
         enc = encoder.encode(gold.text, words_of(pred), context_of(gold, context))
         word_tags = [t if j >= 0 else IGNORE for t, j in zip(word_tags, enc.word_index)]
-        items.append(Item(enc, word_tags, piece_labels(enc, word_tags, tags) if all_pieces else None))
+        items.append(Item(enc, word_tags, piece_labels(enc, word_tags, tags) if all_pieces else None,
+                          features(pred) if features is not None else None))
     return items
 
 
@@ -106,7 +127,8 @@ def plan_batches(lengths: Sequence[int], max_tokens: int, seed: int, epoch: int,
 
 def collate(items: Sequence[Item], pad_id: int, device=None) -> dict:
     """Right-padded tensors: input_ids, attention_mask, word_index (-1 -> 0, masked by
-    word_mask), and the gold tags when the items have them."""
+    word_mask), the gold tags when the items have them, and word_features (zeros for
+    padding) when they carry knowledge features."""
     width = max(len(it) for it in items)
     n_words = max(1, max(len(it.encoded.word_index) for it in items))
     b = len(items)
@@ -131,6 +153,11 @@ def collate(items: Sequence[Item], pad_id: int, device=None) -> dict:
             piece_labels_[r, :len(it.piece_tags)] = torch.tensor(it.piece_tags, dtype=torch.long)
     out = {"input_ids": input_ids, "attention_mask": attention, "word_index": word_index,
            "word_mask": word_mask, "labels": labels, "piece_labels": piece_labels_}
+    if items[0].features is not None:
+        feats = torch.zeros((b, n_words, items[0].features.shape[1]), dtype=torch.float32)
+        for r, it in enumerate(items):
+            feats[r, :len(it.features)] = torch.from_numpy(np.asarray(it.features, dtype=np.float32))
+        out["word_features"] = feats
     if device is not None:
         out = {k: v.to(device) for k, v in out.items()}
     return out

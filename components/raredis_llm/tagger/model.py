@@ -10,6 +10,8 @@ hidden state of each word's representative sub-token to tag scores.
 * ``attention``: ``"causal"`` (the LM's own mask) or ``"bidirectional"`` (Li et al.'s
   unLLaMA: the causal mask removed) on layers ``>= bidirectional_from``. Masks are
   built here as 4D additive masks, padding included, sliding windows respected.
+* ``n_features``: per-word knowledge features (dictionary matches, 0/1 columns) that the
+  head reads beside the normalised hidden state (0: none).
 
 The layers are called one by one (embeddings, rotary embeddings, decoder layers) for the
 decoder families of ``transformers`` that share Llama's layout; Gemma 3's local and
@@ -47,14 +49,24 @@ def attention_bias(
 
 
 class TaggerHead(nn.Module):
-    def __init__(self, hidden_size: int, n_tags: int, dropout: float = 0.1):
+    """LayerNorm, dropout, linear; ``n_features`` extra inputs (knowledge features) join
+    the normalised hidden state before the linear layer."""
+
+    def __init__(self, hidden_size: int, n_tags: int, dropout: float = 0.1, n_features: int = 0):
         super().__init__()
+        self.n_features = n_features
         self.norm = nn.LayerNorm(hidden_size)
         self.dropout = nn.Dropout(dropout)
-        self.out = nn.Linear(hidden_size, n_tags)
+        self.out = nn.Linear(hidden_size + n_features, n_tags)
 
-    def forward(self, hidden: torch.Tensor) -> torch.Tensor:
-        return self.out(self.dropout(self.norm(hidden)))
+    def forward(self, hidden: torch.Tensor, features: Optional[torch.Tensor] = None) -> torch.Tensor:
+        x = self.dropout(self.norm(hidden))
+        if self.n_features:
+            if features is None or features.shape[-1] != self.n_features:
+                got = None if features is None else features.shape[-1]
+                raise ValueError(f"the tagger head reads {self.n_features} knowledge features per word, got {got}")
+            x = torch.cat([x, features.to(x.dtype)], dim=-1)
+        return self.out(x)
 
 
 class DecoderTagger(nn.Module):
@@ -69,6 +81,7 @@ class DecoderTagger(nn.Module):
         attention: str = "bidirectional",
         bidirectional_from: int = 0,
         dropout: float = 0.1,
+        n_features: int = 0,
     ):
         super().__init__()
         if attention not in ATTENTION_MODES:
@@ -87,7 +100,7 @@ class DecoderTagger(nn.Module):
         self.lora_from = lora_from
         self.attention = attention
         self.bidirectional_from = bidirectional_from
-        self.head = TaggerHead(base.config.hidden_size, n_tags, dropout)
+        self.head = TaggerHead(base.config.hidden_size, n_tags, dropout, n_features)
         for p in self.base.parameters():
             p.requires_grad_(False)
 
@@ -134,11 +147,13 @@ class DecoderTagger(nn.Module):
                 outputs.append(hidden)
         return outputs if all_layers else hidden
 
-    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor, word_index: torch.Tensor) -> torch.Tensor:
-        """Tag scores ``(batch, words, n_tags)`` (float32) for the sub-tokens at ``word_index``."""
+    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor, word_index: torch.Tensor,
+                word_features: Optional[torch.Tensor] = None) -> torch.Tensor:
+        """Tag scores ``(batch, words, n_tags)`` (float32) for the sub-tokens at ``word_index``
+        (``word_features``: ``(batch, words, n_features)`` when the head reads them)."""
         hidden = self.encode(input_ids, attention_mask)
         picked = torch.gather(hidden, 1, word_index[..., None].expand(-1, -1, hidden.shape[-1]))
-        return self.head(picked.float())
+        return self.head(picked.float(), word_features)
 
 
 def lora_config(r: int, alpha: int, dropout: float, target_modules, layers: Sequence[int]):

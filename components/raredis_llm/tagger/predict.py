@@ -24,7 +24,8 @@ def predict_items(model, tokenizer, tags: TagSet, items: Sequence[Item], batch_t
         for batch in plan_batches(lengths, batch_tokens, seed=0, epoch=0, bucket=len(items), shuffle=False):
             chunk = [items[i] for i in batch]
             tensors = collate(chunk, tokenizer.pad_token_id, model.device)
-            scores = model(tensors["input_ids"], tensors["attention_mask"], tensors["word_index"])
+            scores = model(tensors["input_ids"], tensors["attention_mask"], tensors["word_index"],
+                           tensors.get("word_features"))
             log_probs = torch.log_softmax(scores, dim=-1).cpu().numpy()
             mask = tensors["word_mask"].cpu().numpy()
             for row, i in enumerate(batch):

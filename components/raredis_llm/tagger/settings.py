@@ -1,8 +1,10 @@
 """Settings of the tagger (registered, chosen in ``configs/tagger_*.cfg``) and the one
 function that builds the network from them.
 
-A tagger config has ``[paths]`` (``train``, ``validation``, ``output``), ``[model]``
-(``raredis.TaggerModel.v1``: base LLM, layers, attention, word piece, context),
+A tagger config has ``[paths]`` (``train``, ``validation``, ``output``, and ``knowledge``:
+the saved dictionary pipeline that annotates knowledge features), ``[model]``
+(``raredis.TaggerModel.v1``: base LLM, layers, attention, word piece, context, knowledge
+features),
 ``[lora]`` (``raredis.LoraAdapter.v1``, shared with the generative fine-tuning) and
 ``[training]`` (``raredis.TaggerTraining.v1``). Every value can be overridden on the
 command line (``--training.max_steps 10``).
@@ -42,6 +44,15 @@ class TaggerModelSettings:
     dtype: str = "auto"
     attn_implementation: str = "sdpa"
     local_files_only: bool = True
+    #: the head reads per-word knowledge features: begin/inside indicators of the
+    #: dictionary matches in doc.spans[knowledge_key] labelled knowledge_labels
+    knowledge: bool = False
+    knowledge_key: str = "raredis_kb"
+    knowledge_labels: List[str] = field(default_factory=lambda: list(LABELS))
+
+    @property
+    def n_features(self) -> int:
+        return 2 * len(self.knowledge_labels) if self.knowledge else 0
 
     def to_dict(self) -> Dict[str, Any]:
         return asdict(self)
@@ -68,10 +79,19 @@ def make_tagger_model_settings(
     dtype: str = "auto",
     attn_implementation: str = "sdpa",
     local_files_only: bool = True,
+    knowledge: bool = False,
+    knowledge_key: str = "raredis_kb",
+    knowledge_labels: List[str] = list(LABELS),
 ) -> TaggerModelSettings:
     """The tagger network: which decoder LLM, how many of its layers, where LoRA goes,
-    causal or bidirectional attention, which sub-token represents a word, and whether
-    the document's first sentence is read as context."""
+    causal or bidirectional attention, which sub-token represents a word, whether the
+    document's first sentence is read as context, and whether the head reads knowledge
+    features (the dictionary's matches, ``[paths] knowledge``; labels: RareDis types or
+    concept groups)."""
+    if knowledge:
+        from ..knowledge.features import span_labels_of
+
+        span_labels_of(knowledge_labels)
     if attention not in ATTENTION_MODES:
         raise ValueError(f"attention must be one of {ATTENTION_MODES}, not {attention!r}")
     if word_piece not in WORD_PIECES:
@@ -80,7 +100,8 @@ def make_tagger_model_settings(
         raise ValueError(f"context must be one of {CONTEXT_MODES}, not {context!r}")
     return TaggerModelSettings(base_model, num_layers, lora_from, attention, bidirectional_from, word_piece,
                                context, list(labels), dropout, max_length, device, dtype,
-                               attn_implementation, local_files_only)
+                               attn_implementation, local_files_only, knowledge, knowledge_key,
+                               list(knowledge_labels))
 
 
 @dataclass
@@ -158,6 +179,8 @@ class TaggerSetup:
     lora: LoraSettings
     training: TaggerTrainingSettings
     config_text: str = ""
+    #: saved pipeline with the raredis_dictionary that annotates knowledge features
+    knowledge_path: Optional[str] = None
 
 
 def load_setup(path: Union[str, Path], overrides: Optional[Dict[str, Any]] = None) -> TaggerSetup:
@@ -171,8 +194,15 @@ def load_setup(path: Union[str, Path], overrides: Optional[Dict[str, Any]] = Non
             raise ValueError(f"{path}: missing section [{section}]")
     resolved = registry.resolve({k: config[k] for k in ("model", "lora", "training")})
     paths = config["paths"]
-    return TaggerSetup(paths.get("train"), paths.get("validation"), paths["output"], resolved["model"],
-                       resolved["lora"], resolved["training"], config.to_str())
+    model, training = resolved["model"], resolved["training"]
+    if model.knowledge and not paths.get("knowledge"):
+        raise ValueError(f"{path}: model.knowledge = true needs [paths] knowledge, a saved pipeline with "
+                         "raredis_dictionary (training/dictionary after `spacy project run dictionary`)")
+    if model.knowledge and training.subtoken_labels != "word":
+        raise ValueError(f"{path}: knowledge features are per word: they need training.subtoken_labels = \"word\"")
+    return TaggerSetup(paths.get("train"), paths.get("validation"), paths["output"], model,
+                       resolved["lora"], training, config.to_str(),
+                       paths.get("knowledge") if model.knowledge else None)
 
 
 def lora_layers(model: TaggerModelSettings, lora: LoraSettings, total_layers: int) -> List[int]:
@@ -199,7 +229,7 @@ def build_tagger(model: TaggerModelSettings, lora: Optional[LoraSettings], log=p
     base = decoder_and_head(lm)[0]
     total = len(base.layers)
     tagger = DecoderTagger(base, len(TagSet(model.labels)), model.num_layers, model.lora_from, model.attention,
-                           model.bidirectional_from, model.dropout)
+                           model.bidirectional_from, model.dropout, model.n_features)
     del lm  # the LM head (tied to the embeddings) is never used
     if lora is not None:
         layers = lora_layers(model, lora, total)

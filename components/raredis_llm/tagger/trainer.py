@@ -61,6 +61,18 @@ class TaggerTrainer:
         torch.set_num_threads(resolve_threads(s.training.num_threads))
         self.model, self.tokenizer = build_tagger(s.model, s.lora, log=self.log)
         self.nlp = spacy.blank("en")
+        self.knowledge = None  # the dictionary pipeline that annotates knowledge features
+        self.features = None
+        if s.model.knowledge:
+            from ..knowledge.features import load_feature_pipeline
+            from .data import word_features
+
+            self.knowledge = self.nlp = load_feature_pipeline(s.knowledge_path, s.model.knowledge_key,
+                                                              s.model.knowledge_labels)
+            key, labels = s.model.knowledge_key, s.model.knowledge_labels
+            self.features = lambda doc: word_features(doc, key, labels)
+            self.log(f"Knowledge features: {self.nlp.pipe_names} of {s.knowledge_path} -> doc.spans[{key!r}], "
+                     f"{s.model.n_features} columns")
         from .alignment import Encoder
 
         self.encoder = Encoder(self.tokenizer, s.model.word_piece, s.model.max_length)
@@ -78,13 +90,13 @@ class TaggerTrainer:
         all_pieces = t.subtoken_labels == "all"
         train_docs = load_gold_docs(s.train_path, self.nlp)
         self.train_items = gold_items(self.nlp, train_docs, self.encoder, self.tags, s.model.context,
-                                      t.projection, all_pieces)
+                                      t.projection, all_pieces, self.features)
         self.val_items: List[Item] = []
         if s.validation_path:
             val_docs = load_gold_docs(s.validation_path, self.nlp)
             keep = seeded_sample(len(val_docs), t.eval_n, t.seed + 1) if t.eval_n > 0 else range(len(val_docs))
             self.val_items = gold_items(self.nlp, [val_docs[i] for i in keep], self.encoder, self.tags,
-                                        s.model.context, None)
+                                        s.model.context, None, features=self.features)
         self.lengths = [len(it) for it in self.train_items]
 
     def total_steps(self) -> int:
@@ -101,7 +113,8 @@ class TaggerTrainer:
         if self.setup.training.subtoken_labels == "all":
             hidden = self.model.encode(batch["input_ids"], batch["attention_mask"])
             return tag_loss(self.model.head(hidden.float()), batch["piece_labels"])
-        scores = self.model(batch["input_ids"], batch["attention_mask"], batch["word_index"])
+        scores = self.model(batch["input_ids"], batch["attention_mask"], batch["word_index"],
+                            batch.get("word_features"))
         return tag_loss(scores, batch["labels"])
 
     @torch.no_grad()
@@ -126,7 +139,8 @@ class TaggerTrainer:
         from .component import make_pipeline
 
         def write(tmp: Path) -> None:
-            nlp = make_pipeline(self.setup.model, self.model, self.tokenizer, self.setup.lora)
+            nlp = make_pipeline(self.setup.model, self.model, self.tokenizer, self.setup.lora,
+                                knowledge=self.knowledge)
             nlp.to_disk(tmp)
 
         write_dir(target, write)
@@ -265,7 +279,7 @@ class TaggerTrainer:
             "model": s.model.to_dict(),
             "lora": s.lora.to_dict(),
             "training": s.training.to_dict(),
-            "data": {"train": s.train_path, "validation": s.validation_path,
+            "data": {"train": s.train_path, "validation": s.validation_path, "knowledge": s.knowledge_path,
                      "train_sentences": len(self.train_items), "validation_sentences": len(self.val_items)},
             "steps": state.step, "total_steps": total, "epochs": state.epoch,
             "stop_reason": state.stop_reason, "best_step": state.best_step, "best_val_f": state.best_metric,
