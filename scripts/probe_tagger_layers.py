@@ -2,6 +2,9 @@
 
     python scripts/probe_tagger_layers.py configs/tagger_cpu.cfg --n-train 800 --n-val 300 \
         --layers 2,4,6,8,10,12,14,16,18 --output metrics/tagger_layer_probe.json
+    # each layer also with the dictionary's matches as features (what they add):
+    python scripts/probe_tagger_layers.py configs/tagger_cpu.cfg --model.knowledge true \
+        --paths.knowledge training/dictionary --layers 12
 """
 
 import json
@@ -41,29 +44,43 @@ def main(
     wanted = [int(x) for x in layers.split(",")]
     setup.model.attention = "causal"
     setup.model.num_layers = max(wanted)
+    setup.model.lora_from = 0  # frozen, no LoRA: any layer may be probed
     model, tokenizer = build_tagger(setup.model, None)
-    nlp = spacy.blank("en")
+    nlp, features = spacy.blank("en"), None
+    if setup.model.knowledge:
+        from raredis_llm.knowledge.features import load_feature_pipeline
+        from raredis_llm.tagger.data import word_features
+
+        key, labels = setup.model.knowledge_key, setup.model.knowledge_labels
+        nlp = load_feature_pipeline(setup.knowledge_path, key, labels)
+        features = lambda doc: word_features(doc, key, labels)  # noqa: E731
     tags = TagSet(setup.model.labels)
     encoder = Encoder(tokenizer, setup.model.word_piece, setup.model.max_length)
     train_docs = load_gold_docs(setup.train_path, nlp)
     val_docs = load_gold_docs(setup.validation_path, nlp)
     train_docs = [train_docs[i] for i in seeded_sample(len(train_docs), n_train, seed)]
     val_docs = [val_docs[i] for i in seeded_sample(len(val_docs), n_val, seed)]
-    train_items = gold_items(nlp, train_docs, encoder, tags, setup.model.context)
-    val_items = gold_items(nlp, val_docs, encoder, tags, setup.model.context)
+    train_items = gold_items(nlp, train_docs, encoder, tags, setup.model.context, features=features)
+    val_items = gold_items(nlp, val_docs, encoder, tags, setup.model.context, features=features)
     start = time.perf_counter()
     train_x = layer_features(model, tokenizer, train_items, wanted)
     val_x = layer_features(model, tokenizer, val_items, wanted)
     feature_s = time.perf_counter() - start
-    rows = {}
+    rows, with_knowledge = {}, {}
     for layer in wanted:
         rows[layer] = probe_layer(train_x[layer], train_items, val_x[layer], val_items, tags, seed=seed)
-        typer.echo(f"layer {layer:2d}: P {rows[layer]['p']:.3f} R {rows[layer]['r']:.3f} F {rows[layer]['f']:.3f}")
+        line = f"layer {layer:2d}: P {rows[layer]['p']:.3f} R {rows[layer]['r']:.3f} F {rows[layer]['f']:.3f}"
+        if features is not None:
+            k = with_knowledge[layer] = probe_layer(train_x[layer], train_items, val_x[layer], val_items, tags,
+                                                    seed=seed, knowledge=True)
+            line += f"; with knowledge features P {k['p']:.3f} R {k['r']:.3f} F {k['f']:.3f}"
+        typer.echo(line)
     output.parent.mkdir(parents=True, exist_ok=True)
     output.write_text(json.dumps({"config": str(config), "word_piece": setup.model.word_piece,
                                   "context": setup.model.context, "n_train": len(train_items),
                                   "n_val": len(val_items), "feature_seconds": round(feature_s, 1),
-                                  "layers": rows}, indent=2))
+                                  "layers": rows, "knowledge": setup.knowledge_path,
+                                  "layers_with_knowledge": with_knowledge or None}, indent=2))
     typer.echo(f"Wrote {output}")
 
 

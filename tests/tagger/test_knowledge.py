@@ -128,3 +128,19 @@ def test_training_with_knowledge_features_round_trips(tiny_corpus, tagger_docs, 
     with pytest.raises(ValueError, match="run raredis_dictionary"):
         tagger(nlp.make_doc(texts[0]))
 
+
+
+def test_layer_probe_with_and_without_knowledge(tiny_corpus, dictionary_pipeline, tmp_path):
+    from tests.scoring.script_runner import run_script
+
+    out = tmp_path / "probe.json"
+    result = run_script("probe_tagger_layers.py", [
+        CONFIG, "--paths.train", tiny_corpus / "train.spacy", "--paths.validation", tiny_corpus / "validation.spacy",
+        "--model.knowledge", "true", "--paths.knowledge", dictionary_pipeline,
+        "--n-train", 6, "--n-val", 3, "--layers", "1,2", "--output", out])
+    assert result.exit_code == 0, result.output
+    data = json.loads(out.read_text())
+    assert data["knowledge"] == str(dictionary_pipeline)
+    for rows in (data["layers"], data["layers_with_knowledge"]):
+        assert sorted(rows) == ["1", "2"] and all(0.0 <= r["f"] <= 1.0 for r in rows.values())
+    assert "with knowledge features" in result.output

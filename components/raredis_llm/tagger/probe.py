@@ -5,7 +5,9 @@ validation sentences collects every layer's representation of each word; a head
 (LayerNorm + linear, as the tagger's) is trained on each layer alone and scored by
 exact-span F1 on the validation sample after constrained decoding. Cheap (one forward
 pass per sentence, no backward through the LLM), so it guides ``num_layers`` and
-``lora_from`` before any fine-tuning.
+``lora_from`` before any fine-tuning. With ``knowledge`` the head also reads the items'
+knowledge features (the dictionary's matches), as the tagger's head does: the probe with
+and without them measures what they add to a layer's frozen representation.
 """
 
 import random
@@ -51,14 +53,19 @@ def layer_features(model, tokenizer, items: Sequence[Item], layers: Sequence[int
 
 
 def probe_layer(train_x: List[np.ndarray], train_items: Sequence[Item], val_x: List[np.ndarray],
-                val_items: Sequence[Item], tags: TagSet, epochs: int = 8, lr: float = 3e-3, seed: int = 0) -> Dict:
-    """Train a head on one layer's word features; exact-span P/R/F on the validation items."""
+                val_items: Sequence[Item], tags: TagSet, epochs: int = 8, lr: float = 3e-3, seed: int = 0,
+                knowledge: bool = False) -> Dict:
+    """Train a head on one layer's word features (and with ``knowledge`` the items' knowledge
+    features); exact-span P/R/F on the validation items."""
     torch.manual_seed(seed)
     x = torch.from_numpy(np.concatenate(train_x).astype(np.float32))
     y = torch.tensor([t for it in train_items for t in it.tags], dtype=torch.long)
+    n_features = train_items[0].features.shape[1] if knowledge else 0
+    f = (torch.from_numpy(np.concatenate([it.features for it in train_items]).astype(np.float32)) if knowledge
+         else torch.zeros((len(y), 0)))
     keep = y != IGNORE
-    x, y = x[keep], y[keep]
-    head = TaggerHead(x.shape[1], len(tags), dropout=0.1)
+    x, y, f = x[keep], y[keep], f[keep]
+    head = TaggerHead(x.shape[1], len(tags), dropout=0.1, n_features=n_features)
     opt = torch.optim.AdamW(head.parameters(), lr=lr)
     order = list(range(len(y)))
     rng = random.Random(seed)
@@ -67,7 +74,7 @@ def probe_layer(train_x: List[np.ndarray], train_items: Sequence[Item], val_x: L
         rng.shuffle(order)
         for s in range(0, len(order), 256):
             idx = torch.tensor(order[s:s + 256])
-            loss = torch.nn.functional.cross_entropy(head(x[idx]), y[idx])
+            loss = torch.nn.functional.cross_entropy(head(x[idx], f[idx] if knowledge else None), y[idx])
             opt.zero_grad()
             loss.backward()
             opt.step()
@@ -75,7 +82,8 @@ def probe_layer(train_x: List[np.ndarray], train_items: Sequence[Item], val_x: L
     pred, gold = [], []
     with torch.no_grad():
         for feats, it in zip(val_x, val_items):
-            lp = torch.log_softmax(head(torch.from_numpy(feats.astype(np.float32))), -1).numpy()
+            extra = torch.from_numpy(it.features.astype(np.float32)) if knowledge else None
+            lp = torch.log_softmax(head(torch.from_numpy(feats.astype(np.float32)), extra), -1).numpy()
             active = np.array([j >= 0 for j in it.encoded.word_index])
             pred.append(tags.spans(tags.decode(lp, active=active)))
             gold.append(tags.spans([0 if t == IGNORE else t for t in it.tags]))
