@@ -27,13 +27,12 @@ def main(
     output: Path = typer.Option(Path("metrics/tagger_layer_probe.json")),
     seed: int = typer.Option(0),
 ):
-    import spacy
     import torch
 
     from raredis_llm.models.precision import resolve_threads
     from raredis_llm.scoring.evaluate import load_gold_docs
     from raredis_llm.tagger.alignment import Encoder
-    from raredis_llm.tagger.data import gold_items
+    from raredis_llm.tagger.data import gold_items, knowledge_annotator
     from raredis_llm.tagger.probe import layer_features, probe_layer
     from raredis_llm.tagger.settings import build_tagger, load_setup
     from raredis_llm.tagger.tags import TagSet
@@ -46,14 +45,8 @@ def main(
     setup.model.num_layers = max(wanted)
     setup.model.lora_from = 0  # frozen, no LoRA: any layer may be probed
     model, tokenizer = build_tagger(setup.model, None)
-    nlp, features = spacy.blank("en"), None
-    if setup.model.knowledge:
-        from raredis_llm.knowledge.features import load_feature_pipeline
-        from raredis_llm.tagger.data import word_features
-
-        key, labels = setup.model.knowledge_key, setup.model.knowledge_labels
-        nlp = load_feature_pipeline(setup.knowledge_path, key, labels)
-        features = lambda doc: word_features(doc, key, labels)  # noqa: E731
+    nlp, features = knowledge_annotator(setup.model.knowledge, setup.knowledge_path, setup.model.knowledge_key,
+                                        setup.model.knowledge_labels)
     tags = TagSet(setup.model.labels)
     encoder = Encoder(tokenizer, setup.model.word_piece, setup.model.max_length)
     train_docs = load_gold_docs(setup.train_path, nlp)

@@ -58,6 +58,22 @@ def word_features(doc: Doc, key: str, labels: Sequence[str]) -> np.ndarray:
     return feature_matrix(doc, key, labels)
 
 
+def knowledge_annotator(knowledge: bool, path: Optional[str], key: str, labels: Sequence[str]
+                        ) -> Tuple[Language, Optional[Callable[[Doc], np.ndarray]]]:
+    """The pipeline that makes a tagger's training Docs, and their per-word knowledge
+    features: a blank English pipeline and None without ``knowledge``; with it, the
+    dictionary of the saved pipeline at ``path`` writing ``doc.spans[key]``, and
+    :func:`word_features` for ``labels``."""
+    import spacy
+
+    if not knowledge:
+        return spacy.blank("en"), None
+    from ..knowledge.features import load_feature_pipeline
+
+    nlp = load_feature_pipeline(path, key, labels)
+    return nlp, lambda doc: word_features(doc, key, labels)
+
+
 def context_of(doc: Doc, mode: str) -> Optional[str]:
     """The context text for ``doc`` (``doc.user_data[CONTEXT]``, the converter's first
     sentence of the document) or None."""

@@ -31,7 +31,7 @@ from ..models.precision import resolve_dtype_name, resolve_threads
 from ..train_state import (STATE_FILE, TrainerState, make_scheduler, planned_steps, rng_state,
                            set_rng_state, set_seed)
 from ..util import read_json, seeded_sample, write_dir, write_json
-from .data import Item, collate, gold_items, plan_batches
+from .data import Item, collate, gold_items, knowledge_annotator, plan_batches
 from .settings import TaggerSetup, build_tagger
 from .tags import IGNORE, TagSet
 
@@ -55,24 +55,14 @@ class TaggerTrainer:
 
     # ------------------------------------------------------------------ set-up
     def _build(self) -> None:
-        import spacy
-
         s = self.setup
         torch.set_num_threads(resolve_threads(s.training.num_threads))
         self.model, self.tokenizer = build_tagger(s.model, s.lora, log=self.log)
-        self.nlp = spacy.blank("en")
-        self.knowledge = None  # the dictionary pipeline that annotates knowledge features
-        self.features = None
-        if s.model.knowledge:
-            from ..knowledge.features import load_feature_pipeline
-            from .data import word_features
-
-            self.knowledge = self.nlp = load_feature_pipeline(s.knowledge_path, s.model.knowledge_key,
-                                                              s.model.knowledge_labels)
-            key, labels = s.model.knowledge_key, s.model.knowledge_labels
-            self.features = lambda doc: word_features(doc, key, labels)
-            self.log(f"Knowledge features: {self.nlp.pipe_names} of {s.knowledge_path} -> doc.spans[{key!r}], "
-                     f"{s.model.n_features} columns")
+        self.nlp, self.features = knowledge_annotator(s.model.knowledge, s.knowledge_path, s.model.knowledge_key,
+                                                      s.model.knowledge_labels)
+        if self.features is not None:
+            self.log(f"Knowledge features: {self.nlp.pipe_names} of {s.knowledge_path} -> "
+                     f"doc.spans[{s.model.knowledge_key!r}], {s.model.n_features} columns")
         from .alignment import Encoder
 
         self.encoder = Encoder(self.tokenizer, s.model.word_piece, s.model.max_length)
@@ -140,7 +130,7 @@ class TaggerTrainer:
 
         def write(tmp: Path) -> None:
             nlp = make_pipeline(self.setup.model, self.model, self.tokenizer, self.setup.lora,
-                                knowledge=self.knowledge)
+                                knowledge=self.nlp if self.features is not None else None)
             nlp.to_disk(tmp)
 
         write_dir(target, write)
