@@ -54,6 +54,28 @@ def test_prefix_reuse_across_calls_changes_nothing(engines, one_by_one):
     assert singles == one_by_one
 
 
+def test_prompts_reuse_the_prefix_they_share_with_their_neighbour(engines):
+    """Prompts that share more than the instruction (a cluster's examples, a retrieved
+    chunk) reuse each other's cache, whatever order they come in, and still answer as
+    plain decoding one prompt at a time does."""
+    fast, _, one = engines
+    blocks = ["Text: Gaucher disease is rare.\nAnswer: <DISEASE>Gaucher disease</DISEASE> is rare.\n",
+              "Text: Pain and fever were reported in a few patients.\nAnswer: Pain and fever were reported.\n"]
+    prompts = [f"{INSTRUCTION}{blocks[b]}Text: {t}\nAnswer:" for b, t in [(1, TEXTS[0]), (0, TEXTS[2]), (1, TEXTS[2]),
+                                                                        (0, TEXTS[0]), (0, TEXTS[1])]]
+    budgets = [5] * len(prompts)
+    fast._prefix = None
+    before = dict(fast.prefill_stats)
+    out = [str(x) for x in fast.generate(prompts, budgets)]
+    assert out == [str(x) for x in one.generate(prompts, budgets)]
+    total = sum(len(fast.encode(p)) for p in prompts)
+    computed = fast.prefill_stats["computed_tokens"] - before["computed_tokens"]
+    assert fast.prefill_stats["prompt_tokens"] - before["prompt_tokens"] == total
+    # each block is run once: the instruction once, block 0 once for its 3 prompts, block 1 once for its 2
+    shared = len(fast.encode(INSTRUCTION + blocks[0])) - 1
+    assert computed <= total - 2 * shared, (computed, total)
+
+
 def test_on_result_streams_every_answer(engines):
     got = {}
     out = engines[0].generate(PROMPTS, BUDGETS, on_result=lambda i, c: got.__setitem__(i, str(c)))

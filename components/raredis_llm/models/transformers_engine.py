@@ -2,12 +2,14 @@
 
 Two decoders over the same loaded model:
 
-* ``"fast"`` (default): prompts sorted by length and batched; the prompt prefix a batch
-  shares (instructions, fixed examples) is run once and its key/value cache reused by
-  every row and by later batches with the same prefix; finished rows leave the batch
+* ``"fast"`` (default): prompts in token order, each prefilled alone and unpadded, taking
+  the key/value cache of the prefix it shares with the previous prompt (instructions,
+  fixed examples, a cluster's examples, a retrieved chunk) instead of running it again;
+  the caches are then left-padded into one decoding batch; finished rows leave the batch
   (in groups: each removal copies the cache); key/value heads are never copied per query
-  head (``"sdpa_gqa"`` attention, ``models/attention.py``); under a :class:`~.engine.Constraint` the output layer is computed only for the tokens
-  the answer may use (hundreds instead of Gemma's 262k rows).
+  head (``"sdpa_gqa"`` attention, ``models/attention.py``); under a
+  :class:`~.engine.Constraint` the output layer is computed only for the tokens the answer
+  may use (hundreds instead of Gemma's 262k rows).
 * ``"hf"``: plain ``model.generate`` on left-padded batches, the reference the fast
   decoder is measured against (constraints through a logits mask).
 
@@ -79,6 +81,8 @@ class TransformersEngine(Engine):
         self._fingerprint: Optional[str] = None
         self._allowed: Optional[AllowedTokens] = None
         self._prefix: Optional[Tuple[Tuple[int, ...], List[Tuple[Any, Any]]]] = None
+        #: fast decoder: prompt tokens seen and those actually run (the rest came from a cache)
+        self.prefill_stats = {"prompt_tokens": 0, "computed_tokens": 0}
 
     @classmethod
     def from_model(cls, model, tokenizer, *, batch_size: int = 16, decoder: str = "fast",
@@ -188,8 +192,10 @@ class TransformersEngine(Engine):
             if on_result is not None:
                 on_result(i, results[i])
 
-        order = sorted(range(len(prompts)), key=lambda i: (-len(encoded[i]), i))
-        run = self._run_fast if self.decoder == "fast" else self._run_hf
+        if self.decoder == "fast":  # token order: neighbours share prefixes (see _prefill)
+            order, run = sorted(range(len(prompts)), key=lambda i: (encoded[i], i)), self._run_fast
+        else:  # length order: little padding
+            order, run = sorted(range(len(prompts)), key=lambda i: (-len(encoded[i]), i)), self._run_hf
         with torch.inference_mode():
             for batch in chunked(order, self.batch_size):
                 run(batch, encoded, budgets, [s for s in stop if s], allowed, done)
@@ -211,31 +217,38 @@ class TransformersEngine(Engine):
         return any(s in tail for s in stop)
 
     # ------------------------------------------------------------ fast decoder
-    def _prefix_kv(self, ids: Sequence[int]):
-        """Key/value cache (batch 1) of ``ids``, extending the last prefix when it matches."""
+    def _prefill(self, ids: Sequence[int]):
+        """Key/value cache (batch 1) of ``ids`` and the hidden state of its last token.
+
+        The longest prefix ``ids`` shares with the previous prompt (kept in ``_prefix``)
+        is taken from that prompt's cache instead of being run again: prompts come in
+        token order, so neighbours share their instructions, fixed examples, a cluster's
+        examples or a retrieved chunk. Every prompt runs alone, unpadded: a batch of
+        prompts of different lengths wastes no work on padding.
+        """
         import torch
 
         body = decoder_and_head(self._model)[0]
         key = tuple(ids)
         start, layers = 0, None
-        if self._prefix is not None:
+        if self.reuse_prefix and self._prefix is not None:
             old_ids, old_layers = self._prefix
-            n = _common_len(old_ids, key)
-            if n == len(key) == len(old_ids):
-                return old_layers
+            n = min(_common_len(old_ids, key), len(key) - 1)  # the last token is run: its hidden state
             if n >= MIN_PREFIX:
                 start = n
                 layers = [(k[:, :, :n], v[:, :, :n]) for k, v in old_layers]
         cache = _cache_from(layers, 1)
-        if start < len(key):
-            rest = torch.tensor([key[start:]], dtype=torch.long, device=self._device)
-            body(input_ids=rest, attention_mask=torch.ones((1, len(key)), dtype=torch.long, device=self._device),
-                 position_ids=torch.arange(start, len(key), device=self._device)[None],
-                 cache_position=torch.arange(start, len(key), device=self._device),
-                 past_key_values=cache, use_cache=True)
+        dev = self._device
+        self.prefill_stats["prompt_tokens"] += len(key)
+        self.prefill_stats["computed_tokens"] += len(key) - start
+        out = body(input_ids=torch.tensor([key[start:]], dtype=torch.long, device=dev),
+                   attention_mask=torch.ones((1, len(key)), dtype=torch.long, device=dev),
+                   position_ids=torch.arange(start, len(key), device=dev)[None],
+                   cache_position=torch.arange(start, len(key), device=dev),
+                   past_key_values=cache, use_cache=True)
         layers = [(cache.key_cache[i], cache.value_cache[i]) for i in range(len(cache.key_cache))]
         self._prefix = (key, layers)
-        return layers
+        return layers, out.last_hidden_state[0, -1]
 
     @property
     def _device(self):
@@ -244,45 +257,38 @@ class TransformersEngine(Engine):
     def _run_fast(self, batch, encoded, budgets, stop, allowed, done) -> None:
         import torch
 
-        model, tokenizer = self._model, self._tokenizer
+        model = self._model
         body, head, _ = decoder_and_head(model)
         weight = _head_weight(model, head)
         dev = self._device
         rows = list(batch)
         ids = [encoded[i] for i in rows]
         n = len(rows)
-        shortest = min(len(x) for x in ids)
-        prefix = 0
-        if self.reuse_prefix:
-            prefix = _common_len(*ids) if n > 1 else len(ids[0])
-            prefix = min(prefix, shortest - 1)
-            if prefix < MIN_PREFIX:
-                prefix = 0
-        layers = self._prefix_kv(ids[0][:prefix]) if prefix else None
-        cache = _cache_from(layers, n)
-        width = max(len(x) - prefix for x in ids)
-        pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else self.eos_ids()[0]
-        input_ids = torch.full((n, width), pad, dtype=torch.long)
-        mask = torch.zeros((n, prefix + width), dtype=torch.long)
-        mask[:, :prefix] = 1
-        positions = torch.zeros((n, width), dtype=torch.long)
+        # each prompt prefilled alone, then the caches left-padded into one decoding batch
+        prefilled = [self._prefill(x) for x in ids]
+        kv_len = max(len(x) for x in ids)
+        mask = torch.zeros((n, kv_len), dtype=torch.long, device=dev)
         for r, x in enumerate(ids):
-            rest = x[prefix:]
-            input_ids[r, width - len(rest):] = torch.tensor(rest, dtype=torch.long)
-            mask[r, prefix + width - len(rest):] = 1
-            positions[r, width - len(rest):] = torch.arange(prefix, len(x))
-        input_ids, mask, positions = input_ids.to(dev), mask.to(dev), positions.to(dev)
-        out = body(input_ids=input_ids, attention_mask=mask, position_ids=positions,
-                   cache_position=torch.arange(prefix, prefix + width, device=dev),
-                   past_key_values=cache, use_cache=True)
+            mask[r, kv_len - len(x):] = 1
+        cache = _cache_from(None, n)
+        for layer in range(len(prefilled[0][0])):
+            k0, v0 = prefilled[0][0][layer]
+            keys = k0.new_zeros((n, k0.shape[1], kv_len, k0.shape[3]))
+            values = v0.new_zeros((n, v0.shape[1], kv_len, v0.shape[3]))
+            for r, (layers, _) in enumerate(prefilled):
+                k, v = layers[layer]
+                keys[r, :, kv_len - k.shape[2]:] = k[0]
+                values[r, :, kv_len - v.shape[2]:] = v[0]
+            cache.update(keys, values, layer)
+        hidden = torch.stack([h for _, h in prefilled])
+        del prefilled
         picker = _Picker(weight, [allowed[i] for i in rows], dev)
-        next_tokens = picker(out.last_hidden_state[:, -1])
+        next_tokens = picker(hidden)
         last_pos = torch.tensor([len(x) - 1 for x in ids], device=dev)
         active = list(range(n))  # positions in the original batch of the rows in the cache
         alive = [True] * n  # per slot: its row is still generating
         generated: List[List[int]] = [[] for _ in rows]
         eos = set(self.eos_ids())
-        kv_len = prefix + width
         while True:
             for slot, r in enumerate(active):
                 if not alive[slot]:
