@@ -52,7 +52,7 @@ def default_levers(auto_dtype: str, batch_size: int = 32) -> List[Lever]:
         Lever("transformers (reference)", "plain model.generate, batched, greedy, transformers' sdpa attention",
               {"engine": engine(decoder="hf", attn_implementation="sdpa"), "constrain": False,
                "batch_size": batch_size}),
-        Lever("fast decoder", "shared prefix computed once, finished rows leave the batch in groups, "
+        Lever("fast decoder", "unpadded prefill reusing shared prefixes, finished rows leave the batch in groups, "
               "no per-head key/value copies (sdpa_gqa)",
               {"engine": fast, "constrain": False, "batch_size": batch_size}),
         Lever("fast + constrained", "answers may only copy the sentence and the tags; the output layer "
