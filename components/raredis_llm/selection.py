@@ -1,7 +1,7 @@
 """Choose the pipeline to package as ``en_raredis_llm``: on the validation split, never test.
 
 Every candidate pipeline is scored by the harness on the same seeded sample of validation
-sentences; the best strict micro F1 (5-type; ties: the 4-type view, then words/s) wins.
+sentences (each with its document's context, as the converter stores it); the best strict micro F1 (5-type; ties: the 4-type view, then words/s) wins.
 The choice, every candidate's validation scores and speed, and where its test metrics are
 go to one JSON file that ``scripts/package_pipeline.py --selection`` reads.
 """
@@ -73,8 +73,9 @@ def select_best(
             indices, gold = sample_docs(all_docs, n_docs, seed)
             n_total = len(all_docs)
             log(f"Validation sample: {len(gold)} of {len(all_docs)} sentences of {validation} (seed {seed})")
+        # text_meta: each sentence with its document's context, as a whole document gives it
         metrics = evaluate(nlp, gold, system=f"{name}@validation", model=str(pipeline), corpus=str(validation),
-                           indices=indices, n_docs_total=n_total, seed=seed)
+                           input_mode="text_meta", indices=indices, n_docs_total=n_total, seed=seed)
         row = {"system": name, "pipeline": str(pipeline), "test_metrics": str(test_metrics), **summary(metrics)}
         log(f"{name}: validation micro F1 {row['f_5type']} (5-type) / {row['f_4type']} (4-type), "
             f"{row['words_per_s']} words/s")

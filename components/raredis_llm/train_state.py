@@ -80,3 +80,22 @@ def set_rng_state(state: Dict[str, Any]) -> None:
         np.random.set_state(state["numpy"])
     if "cuda" in state and torch.cuda.is_available():
         torch.cuda.set_rng_state_all(state["cuda"])
+
+
+#: how a run stopped by the wall-clock safety cap is marked (``TrainerState.stop_reason``)
+SAFETY_STOP = "max_minutes"
+
+
+def safety_stop(max_minutes: float, elapsed_s: float, step: int, total: int, log) -> Optional[str]:
+    """The one wall-clock rule of both trainers: None while ``elapsed_s`` is within
+    ``max_minutes`` (0: no cap), else the stop reason, logged as a warning. A run is
+    decided by its steps; this cap only keeps a stalled or far too slow run from going on."""
+    if max_minutes <= 0 or elapsed_s <= max_minutes * 60:
+        return None
+    log(f"WARNING: stopped by the wall-clock safety cap ({max_minutes} min) after {step} of {total} "
+        "steps; the result is marked as stopped by time")
+    return f"{SAFETY_STOP} ({max_minutes}): SAFETY STOP before the planned {total} steps"
+
+
+def stopped_by_time(state: TrainerState) -> bool:
+    return bool(state.stop_reason and state.stop_reason.startswith(SAFETY_STOP))

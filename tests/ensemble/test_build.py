@@ -53,6 +53,19 @@ def test_cnn_and_transformer_saved_and_loaded(tiny_cnn, tiny_trf, texts, tmp_pat
     assert loaded.meta["raredis_ensemble"]["members"] == {"cnn": str(tiny_cnn), "trf": str(tiny_trf)}
 
 
+def test_the_tokenizer_comes_from_the_member_named(tiny_cnn, tiny_trf):
+    text = "Fabry disease</p><br/><b>pain</b> and fever."
+    cnn, trf = spacy.load(tiny_cnn), spacy.load(tiny_trf)
+    assert [t.text for t in cnn.make_doc(text)] != [t.text for t in trf.make_doc(text)]  # markup split or not
+    for first, other, source in (("trf", "cnn", cnn), ("cnn", "trf", trf)):
+        members = [(first, tiny_trf if first == "trf" else tiny_cnn), (other, tiny_cnn if other == "cnn" else tiny_trf)]
+        nlp = build_ensemble(members, tokenizer_from=other)
+        assert [t.text for t in nlp.make_doc(text)] == [t.text for t in source.make_doc(text)]
+        assert nlp.meta["raredis_ensemble"]["tokenizer_from"] == other
+    with pytest.raises(ValueError, match="not a member"):
+        build_ensemble([("a", tiny_cnn), ("b", tiny_trf)], tokenizer_from="c")
+
+
 def test_bad_members(tiny_cnn, tmp_path):
     with pytest.raises(ValueError, match="at least two"):
         build_ensemble([("a", tiny_cnn)])

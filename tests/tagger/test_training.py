@@ -53,6 +53,15 @@ def test_training_lowers_the_loss_and_the_pipeline_round_trips(tiny_corpus, tagg
     nlp.to_disk(tmp_path / "again")
     second = _ents(spacy.load(tmp_path / "again").pipe(texts))
     assert first == second
+    # loading folds the adapters into the base weights (merge_lora, default); unmerged, the
+    # same entities (and the merged pipeline still saves its adapters, above)
+    def adapters(pipeline):
+        return [n for n, _ in pipeline.get_pipe("raredis_llm_tagger")._model.named_parameters() if "lora_" in n]
+
+    assert not adapters(nlp)  # merged: plain weights
+    unmerged = spacy.load(out / "model-last", config={"components": {"raredis_llm_tagger": {"merge_lora": False}}})
+    assert _ents(unmerged.pipe(texts)) == first
+    assert adapters(unmerged)
     # the component reads the context the converter stores on sentence Docs, else the
     # Doc's own first sentence
     tagger = nlp.get_pipe("raredis_llm_tagger")
@@ -73,3 +82,35 @@ def test_an_interrupted_run_resumes_to_the_same_model(tiny_corpus, tmp_path):
     resumed = TaggerTrainer(setup, progress=False, log=lambda *_: None).train(resume=True)
     assert resumed["sessions"] == 2 and resumed["steps"] == 8
     assert [l for _, l in resumed["train_losses"]] == pytest.approx([l for _, l in full["train_losses"]], rel=1e-3)
+
+
+@pytest.mark.slow
+def test_the_frozen_layers_run_once_and_train_as_recomputed(tiny_corpus, tmp_path):
+    """lora_from = 1: layer 0 is frozen; its output cached per sentence gives the losses
+    of recomputing it at every step (bf16 batches of other shapes round differently)."""
+    runs = {}
+    for cache in (True, False):
+        setup = _setup(tiny_corpus, tmp_path / f"cache_{cache}", {"model.lora_from": 1}, max_steps=4,
+                       eval_every=0, checkpoint_every=0, cache_frozen=cache)
+        trainer = TaggerTrainer(setup, progress=False, log=lambda *_: None)
+        runs[cache] = [l for _, l in trainer.train(resume=False)["train_losses"]]
+        assert (trainer.prefix is not None) == cache
+        if cache:  # one state per training sentence, of its own length, from the frozen layer
+            assert [len(p) for p in trainer.prefix] == [len(it) for it in trainer.train_items]
+            item = trainer.train_items[0]
+            import torch
+
+            ids = torch.tensor([item.encoded.input_ids])
+            again = trainer.model.frozen_states(ids, torch.ones_like(ids))[0]
+            assert torch.allclose(again.float(), trainer.prefix[0].float(), atol=0.05)
+    assert runs[True] == pytest.approx(runs[False], rel=0.03)
+
+
+@pytest.mark.slow
+def test_the_clock_is_a_loud_safety_stop(tiny_corpus, tmp_path):
+    logged = []
+    meta = TaggerTrainer(_setup(tiny_corpus, tmp_path / "t", max_steps=8, max_minutes=1e-9, eval_every=0),
+                         progress=False, log=logged.append).train(resume=False)
+    assert meta["steps"] == 0 and meta["stopped_by_time"] and meta["stop_reason"].startswith("max_minutes")
+    assert any(line.startswith("WARNING: stopped by the wall-clock safety cap") for line in logged)
+    assert (tmp_path / "t" / "model-best" / "meta.json").exists()

@@ -5,12 +5,13 @@ a member's shared embedding layer (``tok2vec``, ``transformer``) is copied into 
 components that listen to it (``replace_listeners``), so members never share or clash.
 After each member comes ``raredis_collect_ents`` (its entities go to
 ``doc.spans["raredis_member_<member>"]``), and ``raredis_span_vote`` ends the pipeline.
-The tokenizer is the first member's, so the first member should be the one whose
-tokenizer suits the text (``raredis.Tokenizer.v1`` splits markup).
+The tokenizer is the first member's, or that of the member named by ``tokenizer_from``
+(the member order sets who wins ties; the tokenizer should be one that suits the text:
+``raredis.Tokenizer.v1`` splits markup).
 """
 
 from pathlib import Path
-from typing import Any, Dict, List, Sequence, Tuple, Union
+from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
 import spacy
 from spacy.language import Language
@@ -33,14 +34,17 @@ def _own_embeddings(nlp: Language) -> None:
                 nlp.replace_listeners(name, listener, ["model.tok2vec"])
 
 
-def build_ensemble(members: Sequence[Member], min_votes: int = 2) -> Language:
+def build_ensemble(members: Sequence[Member], min_votes: int = 2, tokenizer_from: Optional[str] = None) -> Language:
     """One pipeline in which every member tags the text and the spans that at least
-    ``min_votes`` members agree on become ``doc.ents`` (earlier members win ties)."""
+    ``min_votes`` members agree on become ``doc.ents`` (earlier members win ties); the
+    tokenizer is ``tokenizer_from``'s (default: the first member's)."""
     if len(members) < 2:
         raise ValueError("an ensemble needs at least two members")
     names = [name for name, _ in members]
     if len(set(names)) != len(names):
         raise ValueError(f"member names must differ: {names}")
+    if tokenizer_from is not None and tokenizer_from not in names:
+        raise ValueError(f"tokenizer_from = {tokenizer_from!r} is not a member ({names})")
     loaded: List[Tuple[str, Language, str]] = []
     for name, source in members:
         if isinstance(source, Language):
@@ -49,7 +53,7 @@ def build_ensemble(members: Sequence[Member], min_votes: int = 2) -> Language:
             if not Path(source).exists():
                 raise FileNotFoundError(f"ensemble member {name}: no pipeline at {source}")
             loaded.append((name, spacy.load(source), str(source)))
-    first = loaded[0][1]
+    first = loaded[names.index(tokenizer_from) if tokenizer_from is not None else 0][1]
     nlp = spacy.blank(first.lang, config={"nlp": {"tokenizer": first.config["nlp"]["tokenizer"]}})
     nlp.tokenizer.from_bytes(first.tokenizer.to_bytes())
     keys: List[str] = []
@@ -64,6 +68,7 @@ def build_ensemble(members: Sequence[Member], min_votes: int = 2) -> Language:
         keys.append(key)
     nlp.add_pipe("raredis_span_vote", config={"keys": keys, "min_votes": min_votes})
     nlp.meta["raredis_ensemble"] = {"members": {name: where for name, _, where in loaded}, "min_votes": min_votes,
+                                    "tokenizer_from": tokenizer_from or names[0],
                                     "rule": "a span (characters and label) proposed by at least min_votes members; "
                                             "overlaps: more votes, then earlier member, then longer"}
     labels = sorted({label for _, member, _ in loaded for label in _labels(member)})

@@ -74,16 +74,23 @@ class SpanVote:
             raise ValueError(f"{self.name}: doc.spans has no {missing}: each voter needs a raredis_collect_ents "
                              "after its NER (see raredis_llm.ensemble.build_ensemble)")
         groups = [[(s.start_char, s.end_char, s.label_) for s in doc.spans[k]] for k in self.keys]
-        ents, kept = [], []
-        for (start, end, label), n in resolve_votes(groups, self.min_votes):
-            span = doc.char_span(start, end, label=label, alignment_mode="expand")
-            if span is None or (ents and span.start < ents[-1].end):
-                continue  # cannot happen for token-aligned voters; never overlap doc.ents
-            ents.append(span)
-            kept.append(Span(doc, span.start, span.end, label=label, span_id=str(n)))
-        doc.ents = ents
-        doc.spans[self.votes_key] = kept
+        set_votes(doc, resolve_votes(groups, self.min_votes), self.votes_key)
         return doc
+
+
+def set_votes(doc: Doc, winners: Sequence[Tuple[SpanKey, int]], votes_key: str = "raredis_votes") -> Doc:
+    """``doc.ents`` = the winning character spans of :func:`resolve_votes` (token-aligned),
+    and ``doc.spans[votes_key]`` the same with their vote counts in ``span.id_``."""
+    ents, kept = [], []
+    for (start, end, label), n in winners:
+        span = doc.char_span(start, end, label=label, alignment_mode="expand")
+        if span is None or (ents and span.start < ents[-1].end):
+            continue  # cannot happen for token-aligned voters; never overlap doc.ents
+        ents.append(span)
+        kept.append(Span(doc, span.start, span.end, label=label, span_id=str(n)))
+    doc.ents = ents
+    doc.spans[votes_key] = kept
+    return doc
 
 
 @Language.factory("raredis_collect_ents", default_config={"key": "raredis_member"})

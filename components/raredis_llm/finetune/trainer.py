@@ -33,7 +33,7 @@ from ..models.transformers_engine import TransformersEngine
 from ..ner.budget import answer_budget
 from ..ner.finetuned import ADAPTER_INFO, STOP, adapter_info
 from ..train_state import (STATE_FILE, TrainerState, make_scheduler, planned_steps, rng_state,
-                           set_rng_state, set_seed)
+                           safety_stop, set_rng_state, set_seed, stopped_by_time)
 from ..util import file_sha256, read_json, seeded_sample, write_dir, write_json
 from .data import Feature, collate, encode_records, plan_batches
 from .instructions import read_jsonl
@@ -167,7 +167,7 @@ class LoraTrainer:
         s = self.setup
         extra: Dict[str, Any] = {"trained": True}
         if state is not None:
-            extra.update(steps=state.step, stopped_by_time=_stopped_by_time(state))
+            extra.update(steps=state.step, stopped_by_time=stopped_by_time(state))
         return adapter_info(s.prompt, s.model.name, s.lora.to_dict(), **extra)
 
     def save_adapter(self, target: Path) -> None:
@@ -215,7 +215,6 @@ class LoraTrainer:
                  f"{params['total']:,} parameters) on {len(self.train_feats)} records, "
                  f"{total} steps at most, batch {t.batch_size}x{t.grad_accum}, "
                  f"{torch.get_num_threads()} threads, device {self.device}")
-        safety = t.max_minutes * 60 if t.max_minutes > 0 else math.inf
         session_start = time.perf_counter()
         base_elapsed = state.elapsed_s
 
@@ -232,10 +231,9 @@ class LoraTrainer:
         self.model.train()
         try:
             while state.step < total:
-                if elapsed() > safety:
-                    state.stop_reason = f"max_minutes ({t.max_minutes}): SAFETY STOP before the planned {total} steps"
-                    self.log(f"WARNING: stopped by the wall-clock safety cap after {state.step} of {total} "
-                             "steps; the adapter is marked as stopped by time")
+                reason = safety_stop(t.max_minutes, elapsed(), state.step, total, self.log)
+                if reason:
+                    state.stop_reason = reason
                     break
                 step_start = time.perf_counter()
                 group: List[List[Feature]] = []
@@ -335,7 +333,7 @@ class LoraTrainer:
         meta = {
             "base_model": base_model_info(s.model.name, self.resolved_base),
             "adapter": str(self.out / "adapter"),
-            "stopped_by_time": _stopped_by_time(state),
+            "stopped_by_time": stopped_by_time(state),
             "data": {
                 "train": {"path": s.train_path, "sha256": file_sha256(s.train_path), "records": len(self.train_records),
                           "skipped_too_long": self.n_too_long},
@@ -367,10 +365,6 @@ class LoraTrainer:
         }
         write_json(meta, self.out / "metadata.json")
         return meta
-
-
-def _stopped_by_time(state: TrainerState) -> bool:
-    return bool(state.stop_reason and state.stop_reason.startswith("max_minutes"))
 
 
 def train(setup: FinetuneSetup, resume: bool = True, log: Callable[[str], None] = print,

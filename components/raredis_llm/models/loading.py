@@ -115,7 +115,17 @@ def merge_lora(model, adapter: Union[str, Path]) -> int:
     r = int(config["r"])
     alpha = float(config.get("lora_alpha", r))
     scale = alpha / (r ** 0.5) if config.get("use_rslora") else alpha / r
-    tensors = read_adapter_tensors(path)
+    merged = merge_lora_tensors(model, read_adapter_tensors(path), scale, bool(config.get("fan_in_fan_out")))
+    if not merged:
+        raise ValueError(f"{path}: no lora_A/lora_B weights found")
+    return merged
+
+
+def merge_lora_tensors(model, tensors: Dict[str, Any], scale: float, fan_in_fan_out: bool = False) -> int:
+    """Add ``scale * B @ A`` of each ``...lora_A.weight`` / ``...lora_B.weight`` pair of
+    ``tensors`` (PEFT's names) to the weight of ``model`` it targets; returns how many."""
+    import torch
+
     params = dict(model.named_parameters())
     merged = 0
     for key, a in tensors.items():
@@ -125,13 +135,11 @@ def merge_lora(model, adapter: Union[str, Path]) -> int:
         target = _target_name(key, params)
         weight = params[target]
         delta = (b.float() @ a.float()) * scale
-        if config.get("fan_in_fan_out"):
+        if fan_in_fan_out:
             delta = delta.T
         with torch.no_grad():
             weight.copy_((weight.float() + delta.to(weight.device)).to(weight.dtype))
         merged += 1
-    if not merged:
-        raise ValueError(f"{path}: no lora_A/lora_B weights found")
     return merged
 
 

@@ -29,6 +29,8 @@ STRATEGIES = ("llm_fewshot_random", "llm_fewshot_knn", "llm_fewshot_cluster", "l
 BASELINES = ("cnn", "trf")
 KNOWLEDGE_SUFFIX = "_kb"
 ENSEMBLE = "ensemble"
+ENSEMBLE_GEN = "ensemble_gen"
+TAGGER = "llm_tagger"
 FINETUNED_PREFIX = "lora"
 
 
@@ -72,10 +74,15 @@ def reader_pairs(systems: Sequence[str], score: Callable[[str], float],
             add(ft, best_prompting, "fine-tuned vs best prompting")
     best_pipeline = max(prompting + finetuned, key=score, default=None)
     for base in BASELINES:
+        add(TAGGER, base, "LLM tagger vs baseline")
         if best_pipeline is not None:
             add(best_pipeline, base, "best LLM pipeline vs baseline")
         add(ENSEMBLE, base, "ensemble vs baseline")
         add(base + KNOWLEDGE_SUFFIX, base, "knowledge features vs none")
+    for ft in finetuned:
+        add(TAGGER, ft, "LLM tagger vs generative fine-tuning")
+    add(ENSEMBLE, TAGGER, "ensemble vs its best member")
+    add(ENSEMBLE_GEN, ENSEMBLE, "generative member vs none")
     for a, b in extra:
         missing = [s for s in (a, b) if s not in have]
         if missing:

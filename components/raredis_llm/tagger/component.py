@@ -66,6 +66,7 @@ DEFAULT_CONFIG = {
     "device": "auto",
     "dtype": "auto",
     "num_threads": 0,
+    "merge_lora": True,
     "allow_download": False,
     "scorer": {"@scorers": "spacy.ner_scorer.v1"},
 }
@@ -82,7 +83,10 @@ def save_weights(model, path: Path) -> None:
     save_file({k: v.detach().cpu().contiguous() for k, v in model.head.state_dict().items()}, str(path / HEAD_FILE))
 
 
-def load_weights(model, path: Path) -> None:
+def load_weights(model, path: Path, merge_scale: Optional[float] = None) -> None:
+    """Read saved LoRA weights and head into ``model``: into its injected adapters, or,
+    with ``merge_scale`` (LoRA's alpha / r), added to the base weights of a model without
+    adapters (inference: one matrix product per projection)."""
     from safetensors.torch import load_file
 
     from .model import load_lora_state_dict
@@ -91,7 +95,11 @@ def load_weights(model, path: Path) -> None:
         if not (path / name).exists():
             raise FileNotFoundError(f"{path / name} is missing (not a saved raredis_llm_tagger)")
     lora = load_file(str(path / LORA_FILE))
-    if lora:
+    if lora and merge_scale is not None:
+        from ..models.loading import merge_lora_tensors
+
+        merge_lora_tensors(model, lora, merge_scale)
+    elif lora:
         load_lora_state_dict(model, lora)
     model.head.load_state_dict(load_file(str(path / HEAD_FILE)))
 
@@ -101,7 +109,8 @@ class RareDisLLMTagger:
 
     def __init__(self, nlp: Language, name: str = "raredis_llm_tagger", *, settings: TaggerModelSettings,
                  batch_tokens: int = 4096, use_doc_sents: bool = True, overwrite_ents: bool = True,
-                 num_threads: int = 0, allow_download: bool = False, scorer: Optional[Callable] = None):
+                 num_threads: int = 0, merge_lora: bool = True, allow_download: bool = False,
+                 scorer: Optional[Callable] = None):
         if batch_tokens < 1:
             raise ValueError(f"batch_tokens must be >= 1, not {batch_tokens}")
         self.nlp = nlp
@@ -111,6 +120,7 @@ class RareDisLLMTagger:
         self.use_doc_sents = use_doc_sents
         self.overwrite_ents = overwrite_ents
         self.num_threads = num_threads
+        self.merge_lora = merge_lora
         self.allow_download = allow_download
         self.scorer = scorer
         self.lora: Optional[Dict[str, Any]] = None  # LoRA settings the weights were trained with
@@ -151,8 +161,9 @@ class RareDisLLMTagger:
             settings = TaggerModelSettings.from_dict(
                 dict(self.settings.to_dict(), local_files_only=not self.allow_download))
             lora = LoraSettings(**self.lora) if self.lora else None
-            model, tokenizer = build_tagger(settings, lora, log=logger.info)
-            load_weights(model, self._weights_dir)
+            merge = self.merge_lora and lora is not None
+            model, tokenizer = build_tagger(settings, None if merge else lora, log=logger.info)
+            load_weights(model, self._weights_dir, merge_scale=lora.alpha / lora.r if merge else None)
             model.eval()
             self.set_model(model, tokenizer, lora)
         return self
@@ -243,13 +254,14 @@ class RareDisLLMTagger:
     def to_disk(self, path: Union[str, Path], *, exclude: Iterable[str] = tuple()) -> None:
         path = ensure_path(path)
         path.mkdir(parents=True, exist_ok=True)
-        if self._model is not None:
-            save_weights(self._model, path)
-        elif self._weights_dir is not None and self._weights_dir.resolve() != path.resolve():
-            import shutil
+        if self._weights_dir is not None:  # loaded from disk (its model may hold merged weights)
+            if self._weights_dir.resolve() != path.resolve():
+                import shutil
 
-            for name in (LORA_FILE, HEAD_FILE):
-                shutil.copyfile(self._weights_dir / name, path / name)
+                for name in (LORA_FILE, HEAD_FILE):
+                    shutil.copyfile(self._weights_dir / name, path / name)
+        elif self._model is not None:  # trained in memory
+            save_weights(self._model, path)
         else:
             raise ValueError(f"{self.name}: nothing to save (no trained weights)")
         cfg = {"model": {k: getattr(self.settings, k) for k in ARCH_KEYS}, "lora": self.lora}
@@ -335,6 +347,7 @@ def make_raredis_llm_tagger(
     device: str,
     dtype: str,
     num_threads: int,
+    merge_lora: bool,
     allow_download: bool,
     scorer: Optional[Callable],
 ) -> RareDisLLMTagger:
@@ -343,13 +356,14 @@ def make_raredis_llm_tagger(
     the head reads a preceding raredis_dictionary's matches in doc.spans[knowledge_key])
     are those the weights were trained with and are read back from the saved component; batch_tokens
     (padded sub-tokens per forward pass), use_doc_sents, overwrite_ents, device, dtype
-    ("auto": bf16 where computed natively), num_threads (0: torch's default) and
-    allow_download are run-time choices."""
+    ("auto": bf16 where computed natively), num_threads (0: torch's default), merge_lora
+    (fold the adapters into the base weights when loading: faster, rounds once more in
+    bf16) and allow_download are run-time choices."""
     settings = TaggerModelSettings(base_model=base_model, num_layers=num_layers, lora_from=lora_from,
                                    attention=attention, bidirectional_from=bidirectional_from,
                                    word_piece=word_piece, context=context, labels=list(labels),
                                    max_length=max_length, device=device, dtype=dtype, knowledge=knowledge,
                                    knowledge_key=knowledge_key, knowledge_labels=list(knowledge_labels))
     return RareDisLLMTagger(nlp, name, settings=settings, batch_tokens=batch_tokens, use_doc_sents=use_doc_sents,
-                            overwrite_ents=overwrite_ents, num_threads=num_threads, allow_download=allow_download,
-                            scorer=scorer)
+                            overwrite_ents=overwrite_ents, num_threads=num_threads, merge_lora=merge_lora,
+                            allow_download=allow_download, scorer=scorer)

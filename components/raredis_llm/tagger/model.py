@@ -121,21 +121,32 @@ class DecoderTagger(nn.Module):
             return getattr(self.base.config, "sliding_window", None)
         return None
 
-    def encode(self, input_ids: torch.Tensor, attention_mask: torch.Tensor, all_layers: bool = False):
+    def encode(self, input_ids: torch.Tensor, attention_mask: torch.Tensor, all_layers: bool = False,
+               prefix: Optional[torch.Tensor] = None, stop: Optional[int] = None):
         """Hidden states ``(batch, T, hidden)`` of the last kept layer (base dtype), or with
-        ``all_layers`` the list of every layer's output (for probing)."""
+        ``all_layers`` the list of every layer's output (for probing).
+
+        ``prefix``: the output of the frozen layers below ``lora_from`` (:meth:`frozen_states`),
+        computed earlier; the run then starts at layer ``lora_from``. ``stop``: run only the
+        layers below this index."""
         base = self.base
         n = input_ids.shape[1]
         position_ids = torch.arange(n, device=input_ids.device)[None, :].expand(input_ids.shape[0], -1)
         masks = {}
         outputs: List[torch.Tensor] = []
-        with torch.no_grad():  # embeddings are frozen
-            hidden = base.embed_tokens(input_ids)
+        first = 0
+        if prefix is not None:
+            hidden, first = prefix.to(self.dtype), self.lora_from
+        else:
+            with torch.no_grad():  # embeddings are frozen
+                hidden = base.embed_tokens(input_ids)
         rotary = {"position_embeddings": base.rotary_emb(hidden, position_ids)}
         if hasattr(base, "rotary_emb_local"):  # Gemma 3: global and local RoPE
             rotary = {"position_embeddings_global": rotary["position_embeddings"],
                       "position_embeddings_local": base.rotary_emb_local(hidden, position_ids)}
-        for index, layer in enumerate(base.layers):
+        last = len(base.layers) if stop is None else stop
+        for index in range(first, last):
+            layer = base.layers[index]
             key = (self._causal(index), self._window(layer))
             if key not in masks:
                 masks[key] = attention_bias(attention_mask, key[0], hidden.dtype, key[1])
@@ -147,11 +158,22 @@ class DecoderTagger(nn.Module):
                 outputs.append(hidden)
         return outputs if all_layers else hidden
 
+    @torch.no_grad()
+    def frozen_states(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+        """The output of the frozen layers below ``lora_from`` (``(batch, T, hidden)``):
+        they never change while training, so a trainer may compute it once per sentence
+        and pass it back as ``prefix``. A real token's state does not depend on the
+        padding beside it (padding keys are masked), so a sentence's prefix is the same in
+        any batch."""
+        return self.encode(input_ids, attention_mask, stop=self.lora_from)
+
     def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor, word_index: torch.Tensor,
-                word_features: Optional[torch.Tensor] = None) -> torch.Tensor:
+                word_features: Optional[torch.Tensor] = None, prefix: Optional[torch.Tensor] = None
+                ) -> torch.Tensor:
         """Tag scores ``(batch, words, n_tags)`` (float32) for the sub-tokens at ``word_index``
-        (``word_features``: ``(batch, words, n_features)`` when the head reads them)."""
-        hidden = self.encode(input_ids, attention_mask)
+        (``word_features``: ``(batch, words, n_features)`` when the head reads them;
+        ``prefix``: see :meth:`encode`)."""
+        hidden = self.encode(input_ids, attention_mask, prefix=prefix)
         picked = torch.gather(hidden, 1, word_index[..., None].expand(-1, -1, hidden.shape[-1]))
         return self.head(picked.float(), word_features)
 

@@ -130,6 +130,16 @@ class TaggerTrainingSettings:
     checkpoint_every: int = 100
     #: torch threads (0: the usable cores)
     num_threads: int = 0
+    #: the frozen layers' output (below model.lora_from) computed once per training sentence
+    #: and reused every step, instead of recomputed at each step (same loss, less work)
+    cache_frozen: bool = True
+    #: loss weight of each label's B/I tags (labels not named: 1.0; O: 1.0)
+    label_weights: Dict[str, float] = field(default_factory=dict)
+    #: training sentences holding a label are seen this many times per epoch
+    oversample: Dict[str, int] = field(default_factory=dict)
+    #: a wall-clock safety stop (0: none); the run is decided by steps, a stop by the clock
+    #: is logged loudly and marked in the metadata
+    max_minutes: float = 0.0
 
     def to_dict(self) -> Dict[str, Any]:
         return asdict(self)
@@ -154,9 +164,24 @@ def make_tagger_training_settings(
     patience: int = 0,
     checkpoint_every: int = 100,
     num_threads: int = 0,
+    cache_frozen: bool = True,
+    label_weights: Dict[str, float] = {},
+    oversample: Dict[str, int] = {},
+    max_minutes: float = 0.0,
 ) -> TaggerTrainingSettings:
     """Optimisation (AdamW, LoRA and head learning rates, warm-up + linear/cosine/constant
-    schedule), step and epoch caps, batches by sub-tokens, validation F1 for selection."""
+    schedule), step and epoch caps, batches by sub-tokens, validation F1 for selection;
+    what lifts rare labels (``label_weights`` in the loss, ``oversample`` sentences that
+    hold them); ``cache_frozen``: the frozen lower layers run once per sentence;
+    ``max_minutes``: a safety stop by the clock, never what decides a normal run."""
+    for what, table in (("label_weights", label_weights), ("oversample", oversample)):
+        bad = [k for k in table if k not in LABELS]
+        if bad:
+            raise ValueError(f"training.{what}: unknown labels {bad} (labels: {list(LABELS)})")
+    if any(float(v) <= 0 for v in label_weights.values()):
+        raise ValueError(f"training.label_weights must be > 0, not {dict(label_weights)}")
+    if any(int(v) != v or int(v) < 1 for v in oversample.values()):
+        raise ValueError(f"training.oversample takes whole factors >= 1, not {dict(oversample)}")
     if scheduler not in ("linear", "cosine", "constant"):
         raise ValueError(f"scheduler must be linear, cosine or constant, not {scheduler!r}")
     if subtoken_labels not in SUBTOKEN_LABELS:
@@ -167,7 +192,9 @@ def make_tagger_training_settings(
         get_policy(projection)
     return TaggerTrainingSettings(seed, max_steps, max_epochs, batch_tokens, learning_rate, head_learning_rate,
                                   weight_decay, warmup_steps, scheduler, max_grad_norm, subtoken_labels, projection,
-                                  eval_every, eval_n, patience, checkpoint_every, num_threads)
+                                  eval_every, eval_n, patience, checkpoint_every, num_threads, bool(cache_frozen),
+                                  {k: float(v) for k, v in label_weights.items()},
+                                  {k: int(v) for k, v in oversample.items()}, float(max_minutes))
 
 
 @dataclass

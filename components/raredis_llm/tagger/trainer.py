@@ -12,7 +12,13 @@ Layout of the output folder (``training/tagger`` by default)::
 from the seed per epoch), optimizer, schedule and RNG state; ``session_steps`` ends a
 session early (a checkpoint is written) without changing the schedule. Nothing that decides the
 result depends on the clock: the run stops at ``max_steps`` / ``max_epochs`` or by
-patience on validation F1.
+patience on validation F1; ``max_minutes`` is a loud safety stop only.
+
+The layers below ``model.lora_from`` are frozen, so their output for a sentence never
+changes: with ``training.cache_frozen`` (default) it is computed once per training
+sentence, in a fixed order, and each step runs only the trained layers on it. Rare labels
+can be lifted by ``training.label_weights`` (their tags weigh more in the loss) and
+``training.oversample`` (sentences holding them come back several times an epoch).
 """
 
 import logging
@@ -21,7 +27,7 @@ import statistics
 import time
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any, Callable, Dict, List
+from typing import Any, Callable, Dict, List, Optional
 
 import torch
 
@@ -29,7 +35,7 @@ from ..finetune.metadata import environment_info
 from ..finetune.metrics import span_prf
 from ..models.precision import resolve_dtype_name, resolve_threads
 from ..train_state import (STATE_FILE, TrainerState, make_scheduler, planned_steps, rng_state,
-                           set_rng_state, set_seed)
+                           safety_stop, set_rng_state, set_seed, stopped_by_time)
 from ..util import read_json, seeded_sample, write_dir, write_json
 from .data import Item, collate, gold_items, knowledge_annotator, plan_batches
 from .settings import TaggerSetup, build_tagger
@@ -37,10 +43,29 @@ from .tags import IGNORE, TagSet
 
 logger = logging.getLogger(__name__)
 
-def tag_loss(scores: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-    """Mean cross-entropy over the labelled positions (IGNORE elsewhere)."""
+def tag_loss(scores: torch.Tensor, labels: torch.Tensor, weight: Optional[torch.Tensor] = None) -> torch.Tensor:
+    """Mean cross-entropy over the labelled positions (IGNORE elsewhere); with ``weight``
+    (one per tag) the weighted mean."""
     return torch.nn.functional.cross_entropy(scores.reshape(-1, scores.shape[-1]), labels.reshape(-1),
-                                             ignore_index=IGNORE)
+                                             weight=weight, ignore_index=IGNORE)
+
+
+def tag_weights(tags: TagSet, label_weights: Dict[str, float]) -> Optional[torch.Tensor]:
+    """Per-tag loss weights: each label's B and I tags weigh ``label_weights[label]``
+    (1.0 when not named), O weighs 1.0; None when no label is weighted."""
+    if not label_weights:
+        return None
+    return torch.tensor([label_weights.get(t[2:], 1.0) if t != "O" else 1.0 for t in tags.tags])
+
+
+def oversampled(items: List[Item], tags: TagSet, factors: Dict[str, int]) -> List[int]:
+    """Indices into ``items`` with each item that holds a label of ``factors`` repeated
+    (the largest factor among its labels), in order: the training set of one epoch."""
+    out: List[int] = []
+    for i, item in enumerate(items):
+        labels = {tags.tags[t][2:] for t in item.tags if t not in (IGNORE, 0)}
+        out.extend([i] * max([factors.get(label, 1) for label in labels] or [1]))
+    return out
 
 
 class TaggerTrainer:
@@ -52,6 +77,8 @@ class TaggerTrainer:
         self.progress = progress
         self.out = Path(setup.output_dir)
         self.tags = TagSet(setup.model.labels)
+        self.weight = tag_weights(self.tags, setup.training.label_weights)
+        self.prefix: Optional[List[torch.Tensor]] = None
 
     # ------------------------------------------------------------------ set-up
     def _build(self) -> None:
@@ -84,10 +111,55 @@ class TaggerTrainer:
         self.val_items: List[Item] = []
         if s.validation_path:
             val_docs = load_gold_docs(s.validation_path, self.nlp)
-            keep = seeded_sample(len(val_docs), t.eval_n, t.seed + 1) if t.eval_n > 0 else range(len(val_docs))
+            keep = seeded_sample(len(val_docs), t.eval_n, t.seed)
             self.val_items = gold_items(self.nlp, [val_docs[i] for i in keep], self.encoder, self.tags,
                                         s.model.context, None, features=self.features)
+        if t.oversample:
+            base = len(self.train_items)
+            self.train_items = [self.train_items[i] for i in oversampled(self.train_items, self.tags, t.oversample)]
+            self.log(f"Oversampling {t.oversample}: {base} training sentences -> {len(self.train_items)} per epoch")
         self.lengths = [len(it) for it in self.train_items]
+        self.prefix = self._frozen_states(self.train_items) if self._caches() else None
+
+    def _caches(self) -> bool:
+        """Whether the frozen layers' output can be computed once (see the module docstring):
+        there are frozen layers, and nothing random runs in them (no attention dropout)."""
+        if not self.setup.training.cache_frozen or self.model.lora_from == 0:
+            return False
+        dropout = float(getattr(self.model.base.config, "attention_dropout", 0.0) or 0.0)
+        if dropout > 0:
+            self.log(f"Not caching the frozen layers: the base model's attention dropout is {dropout}")
+            return False
+        return True
+
+    @torch.no_grad()
+    def _frozen_states(self, items: List[Item]) -> List[torch.Tensor]:
+        """Each item's output of the frozen layers ``(sub-tokens, hidden)``, in the model's
+        dtype, computed in length-sorted batches of a fixed plan (no shuffling)."""
+        start = time.perf_counter()
+        out: List[Optional[torch.Tensor]] = [None] * len(items)
+        # an oversampled item is the same object several times: compute it once
+        first: Dict[int, int] = {}
+        unique = [i for i, it in enumerate(items) if first.setdefault(id(it), i) == i]
+        lengths = [len(items[i]) for i in unique]
+        self.model.eval()
+        try:
+            for batch in plan_batches(lengths, self.setup.training.batch_tokens, 0, 0, bucket=len(unique),
+                                      shuffle=False):
+                chunk = [items[unique[j]] for j in batch]
+                tensors = collate(chunk, self.tokenizer.pad_token_id, self.model.device)
+                hidden = self.model.frozen_states(tensors["input_ids"], tensors["attention_mask"])
+                for row, j in enumerate(batch):
+                    out[unique[j]] = hidden[row, :len(chunk[row])].clone()
+        finally:
+            self.model.train()
+        for i, it in enumerate(items):
+            if out[i] is None:
+                out[i] = out[first[id(it)]]
+        n = sum(out[i].numel() * out[i].element_size() for i in unique)
+        self.log(f"Frozen layers 0-{self.model.lora_from - 1} run once for {len(unique)} sentences: "
+                 f"{time.perf_counter() - start:.0f} s, {n / 2**20:.0f} MiB kept")
+        return out  # type: ignore[return-value]
 
     def total_steps(self) -> int:
         t = self.setup.training
@@ -98,14 +170,23 @@ class TaggerTrainer:
         return make_scheduler(self.optimizer, t.scheduler, t.warmup_steps, total)
 
     # ------------------------------------------------------------------ steps
-    def batch_loss(self, items: List[Item]) -> torch.Tensor:
+    def batch_loss(self, indices: List[int]) -> torch.Tensor:
+        items = [self.train_items[i] for i in indices]
         batch = collate(items, self.tokenizer.pad_token_id, self.model.device)
+        prefix = None
+        if self.prefix is not None:
+            states = [self.prefix[i] for i in indices]
+            prefix = torch.zeros((len(items), batch["input_ids"].shape[1], states[0].shape[-1]),
+                                 dtype=states[0].dtype, device=self.model.device)
+            for row, state in enumerate(states):
+                prefix[row, :len(state)] = state
+        weight = self.weight.to(self.model.device) if self.weight is not None else None
         if self.setup.training.subtoken_labels == "all":
-            hidden = self.model.encode(batch["input_ids"], batch["attention_mask"])
-            return tag_loss(self.model.head(hidden.float()), batch["piece_labels"])
+            hidden = self.model.encode(batch["input_ids"], batch["attention_mask"], prefix=prefix)
+            return tag_loss(self.model.head(hidden.float()), batch["piece_labels"], weight)
         scores = self.model(batch["input_ids"], batch["attention_mask"], batch["word_index"],
-                            batch.get("word_features"))
-        return tag_loss(scores, batch["labels"])
+                            batch.get("word_features"), prefix=prefix)
+        return tag_loss(scores, batch["labels"], weight)
 
     @torch.no_grad()
     def evaluate(self) -> Dict[str, Any]:
@@ -193,14 +274,19 @@ class TaggerTrainer:
                 if session_steps > 0 and state.step - first_step >= session_steps:
                     state.stop_reason = "session_steps"
                     break
+                reason = safety_stop(t.max_minutes, base_elapsed + time.perf_counter() - session_start,
+                                     state.step, total, self.log)
+                if reason:
+                    state.stop_reason = reason
+                    break
                 if state.batch_in_epoch >= len(batches):
                     state.epoch += 1
                     state.batch_in_epoch = 0
                     batches = plan_batches(self.lengths, t.batch_tokens, t.seed, state.epoch)
                 step_start = time.perf_counter()
-                items = [self.train_items[i] for i in batches[state.batch_in_epoch]]
+                indices = batches[state.batch_in_epoch]
                 state.batch_in_epoch += 1
-                loss = self.batch_loss(items)
+                loss = self.batch_loss(indices)
                 loss.backward()
                 if t.max_grad_norm > 0:
                     torch.nn.utils.clip_grad_norm_(
@@ -272,7 +358,8 @@ class TaggerTrainer:
             "data": {"train": s.train_path, "validation": s.validation_path, "knowledge": s.knowledge_path,
                      "train_sentences": len(self.train_items), "validation_sentences": len(self.val_items)},
             "steps": state.step, "total_steps": total, "epochs": state.epoch,
-            "stop_reason": state.stop_reason, "best_step": state.best_step, "best_val_f": state.best_metric,
+            "stop_reason": state.stop_reason, "stopped_by_time": stopped_by_time(state),
+            "best_step": state.best_step, "best_val_f": state.best_metric,
             "elapsed_s": round(state.elapsed_s, 1), "sessions": state.sessions,
             "mean_step_s": round(statistics.mean(times), 3) if times else None,
             "history": state.history,
