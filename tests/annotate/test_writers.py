@@ -7,7 +7,7 @@ import pytest
 import spacy
 from spacy.tokens import Span
 
-from raredis_llm.annotate.writers import DocBinShards, JsonlLog, doc_record, dumps
+from raredis_llm.annotate.writers import DocBinShards, JsonlLog, attribute_extensions, doc_record, dumps
 from raredis_llm.corpus import schema
 
 
@@ -25,13 +25,16 @@ def doc():
 
 
 def test_record_with_set_and_asked_extensions(doc):
+    # value extensions other tests registered in this process (negspacy's negex) are written
+    # with their defaults, as in a user's pipeline
+    others = {name: Span.get_extension(name)[0] for name in attribute_extensions() if name != "raredis_test_neg"}
     rec = doc_record(doc, "n1")
     assert rec == {"id": "n1", "ents": [
         {"start": 3, "end": 16, "label": "RAREDISEASE", "text": "Fabry disease", "kb_id": "ORPHA:324",
-         "_": {"raredis_test_neg": True}},
-        {"start": 21, "end": 25, "label": "SYMPTOM", "text": "pain", "_": {"raredis_test_neg": False}}]}
+         "_": {"raredis_test_neg": True, **others}},
+        {"start": 21, "end": 25, "label": "SYMPTOM", "text": "pain", "_": {"raredis_test_neg": False, **others}}]}
     asked = doc_record(doc, "n1", span_extensions=["raredis_test_len", "not_registered"])
-    assert asked["ents"][0]["_"] == {"raredis_test_len": 2, "raredis_test_neg": True}
+    assert asked["ents"][0]["_"] == {"raredis_test_len": 2, "raredis_test_neg": True, **others}
 
 
 def test_record_text_comes_from_the_input_text(doc):

@@ -11,8 +11,11 @@ after it (``overwrite = false``, its default) still fills them in.
 """
 
 import re
+from bisect import bisect_left, bisect_right
 from typing import Iterable, Iterator, List, Set, Tuple
 
+import numpy
+from spacy.attrs import NORM, SENT_START
 from spacy.language import Language
 from spacy.tokens import Doc
 
@@ -29,39 +32,78 @@ def markup_char_spans(text: str) -> List[Tuple[int, int]]:
     return [m.span() for m in _TAG.finditer(text)]
 
 
-def _cuts(text: str) -> Set[int]:
+def _cuts(text: str) -> List[int]:
+    """The sorted character offsets where a tag or character reference starts or ends."""
     if "<" not in text and "&" not in text:
-        return set()
-    return {pos for m in _PIECES.finditer(text) for pos in m.span()}
+        return []
+    return sorted({pos for m in _PIECES.finditer(text) for pos in m.span()})
 
 
 def split_glued_markup(doc: Doc) -> Doc:
-    """Split every token that a tag or character reference shares with other characters."""
-    cuts = _cuts(doc.text)
+    """Split every token that a tag or character reference shares with other characters;
+    returns the Doc to use from here on.
+
+    Linear in the length of the document: a binary search per token in the sorted cuts,
+    then, for a Doc that holds only its tokenization (the usual case: the pipe runs first),
+    one new Doc of the split words with the same text, ``user_data`` and ``spans`` left
+    empty. spaCy's retokenizer moves the whole token array once per split, so a Doc
+    already carrying annotations (tags, entities, spans, a tensor) is retokenized in place,
+    which keeps them."""
+    text = doc.text  # built from the tokens on every access: read it once
+    cuts = _cuts(text)
     if not cuts:
         return doc
-    plans = []
+    plans = {}
     for token in doc:
         start, end = token.idx, token.idx + len(token.text)
-        inner = sorted(c for c in cuts if start < c < end)
+        inner = cuts[bisect_right(cuts, start):bisect_left(cuts, end)]
         if inner:
             bounds = [start, *inner, end]
-            plans.append((token, [doc.text[a:b] for a, b in zip(bounds, bounds[1:])]))
-    if plans:
-        with doc.retokenize() as retokenizer:
-            for token, orths in plans:
-                retokenizer.split(token, orths, heads=[(token, 0)] * len(orths))
+            plans[token.i] = [text[a:b] for a, b in zip(bounds, bounds[1:])]
+    if not plans:
+        return doc
+    if _only_tokenized(doc):
+        words: List[str] = []
+        spaces: List[bool] = []
+        for token in doc:
+            pieces = plans.get(token.i, [token.text])
+            words.extend(pieces)
+            spaces.extend([False] * (len(pieces) - 1) + [bool(token.whitespace_)])
+        split = Doc(doc.vocab, words=words, spaces=spaces)
+        # a tokenizer sets ORTH and NORM alone; keep the norms of its special cases
+        # ("n't" -> "not") on the tokens that were not split, as the retokenizer does
+        norms = [n for token in doc for n in ([token.norm] if token.i not in plans else
+                                             [split.vocab[p].norm for p in plans[token.i]])]
+        split.from_array([NORM], numpy.asarray(norms, dtype="uint64").reshape(-1, 1))
+        split.user_data.update(doc.user_data)
+        split.cats.update(doc.cats)
+        return split
+    with doc.retokenize() as retokenizer:
+        for i, orths in plans.items():
+            token = doc[i]
+            retokenizer.split(token, orths, heads=[(token, 0)] * len(orths))
     return doc
+
+
+def _only_tokenized(doc: Doc) -> bool:
+    """Whether ``doc`` holds nothing but its tokens (and ``user_data``)."""
+    attrs = ("TAG", "POS", "MORPH", "LEMMA", "DEP", "ENT_IOB", "SENT_START")
+    return not len(doc.spans) and not getattr(doc.tensor, "size", 0) and \
+        not any(doc.has_annotation(a) for a in attrs)
 
 
 def barrier_tokens(doc: Doc) -> Set[int]:
     """Indices of the tokens no entity may contain: line breaks, markup, line-opening bullets."""
     barriers: Set[int] = set()
-    tags = markup_char_spans(doc.text)
+    tags = markup_char_spans(doc.text)  # doc.text is built from the tokens: read once
     if tags:
+        # The tags do not overlap and come in text order, so their ends are sorted too: the
+        # only tag a token can overlap first is the first one ending after the token starts.
+        ends = [b for _, b in tags]
         for token in doc:
             start, end = token.idx, token.idx + len(token.text)
-            if any(a < end and start < b for a, b in tags):
+            k = bisect_right(ends, start)
+            if k < len(tags) and tags[k][0] < end:
                 barriers.add(token.i)
     line_start = True
     for token in doc:
@@ -93,6 +135,19 @@ def boundary_tokens(doc: Doc) -> Set[int]:
     return {i for b in barriers for i in (b, b + 1) if i < len(doc)}
 
 
+def mark_sentence_starts(doc: Doc, indices: List[int]) -> None:
+    """Mark the tokens ``indices`` as sentence starts, leaving the others' as they are.
+
+    One array write: ``token.is_sent_start = True`` checks the whole Doc for a parse on every
+    call, which made marking quadratic in the document's length. A parsed Doc is refused as
+    spaCy refuses it (put the pipe before the parser)."""
+    if doc.has_annotation("DEP"):
+        doc[indices[0]].is_sent_start = True  # raises spaCy's own error
+    starts = doc.to_array([SENT_START])
+    starts[indices] = 1
+    doc.from_array([SENT_START], starts.reshape(-1, 1))
+
+
 class TextBoundaries:
     """The ``raredis_boundaries`` pipe."""
 
@@ -102,9 +157,10 @@ class TextBoundaries:
 
     def __call__(self, doc: Doc) -> Doc:
         if self.split_markup:
-            split_glued_markup(doc)
-        for i in sorted(boundary_tokens(doc)):
-            doc[i].is_sent_start = True
+            doc = split_glued_markup(doc)
+        marks = sorted(boundary_tokens(doc))
+        if marks:
+            mark_sentence_starts(doc, marks)
         return doc
 
     def pipe(self, stream: Iterable[Doc], *, batch_size: int = 128) -> Iterator[Doc]:
