@@ -96,3 +96,22 @@ def tiny_trf(tiny_corpus, tmp_path_factory) -> Path:
                        {"training.max_steps": 12, "training.eval_frequency": 12, "corpora.train.limit": 48,
                         "corpora.dev.limit": 8, "training.optimizer.learn_rate.initial_rate": 5e-4,
                         "training.optimizer.learn_rate.warmup_steps": 2})
+
+
+@pytest.fixture(scope="session")
+def tiny_decoder(tmp_path_factory) -> Path:
+    """A tiny random Gemma 3 (18 layers, width 64) with the real tokenizer: a model folder
+    for tests where the real weights add nothing (tests/tiny_decoder.py)."""
+    from tests.tiny_decoder import build_tiny_decoder
+
+    return build_tiny_decoder(tmp_path_factory.mktemp("tiny_decoder"))
+
+
+@pytest.fixture(scope="session")
+def gemma_tokenizer():
+    """The real Gemma 3 tokenizer alone (what the offline model and the tiny decoder use)."""
+    from transformers import AutoTokenizer
+
+    from raredis_llm.models.offline import resolve_model
+
+    return AutoTokenizer.from_pretrained(resolve_model("offline:gemma-3-270m", log=lambda *_: None))

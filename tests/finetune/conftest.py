@@ -1,4 +1,5 @@
-"""Fixtures for the fine-tuning tests: tiny hand-made sentence Docs, the real Gemma 3 270M."""
+"""Fixtures for the fine-tuning tests: tiny hand-made sentence Docs, the real Gemma 3 270M
+(where a test checks what its weights know) and the tiny decoder with its layout."""
 
 import pytest
 import spacy
@@ -43,3 +44,11 @@ def gemma():
     from raredis_llm.models.loading import load_causal_lm
 
     return load_causal_lm("offline:gemma-3-270m", device="cpu", dtype="float32", attn_implementation="sdpa")
+
+
+@pytest.fixture(scope="session")
+def tiny_lm(tiny_decoder):
+    """(model, tokenizer) of the tiny random decoder with Gemma 3's layout, float32 on CPU."""
+    from raredis_llm.models.loading import load_causal_lm
+
+    return load_causal_lm(str(tiny_decoder), device="cpu", dtype="float32", attn_implementation="sdpa")

@@ -15,8 +15,8 @@ def test_plan_batches_is_seeded_complete_and_bucketed():
         assert len({lengths[i] > 20 for i in batch}) == 1
 
 
-def test_response_only_labels_and_right_padding(sentence_docs, gemma):
-    _, tokenizer = gemma
+def test_response_only_labels_and_right_padding(sentence_docs, gemma_tokenizer):
+    tokenizer = gemma_tokenizer
     prompt = FinetunePrompt("inline")
     records = docs_to_records(sentence_docs, prompt)
     feats = [encode_record(r, prompt, tokenizer) for r in records]

@@ -1,4 +1,4 @@
-"""Fixtures for the tagger tests: the real offline Gemma tokenizer, tiny hand-made corpora."""
+"""Fixtures for the tagger tests: tiny hand-made corpora."""
 
 import pytest
 import spacy
@@ -43,12 +43,3 @@ def tiny_corpus(tmp_path_factory):
     DocBin(docs=make_docs(), store_user_data=True).to_disk(path / "train.spacy")
     DocBin(docs=make_docs(ROWS[:3]), store_user_data=True).to_disk(path / "validation.spacy")
     return path
-
-
-@pytest.fixture(scope="session")
-def gemma_tokenizer():
-    from transformers import AutoTokenizer
-
-    from raredis_llm.models.offline import resolve_model
-
-    return AutoTokenizer.from_pretrained(resolve_model("offline:gemma-3-270m", log=lambda *_: None))

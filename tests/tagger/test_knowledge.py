@@ -93,9 +93,10 @@ def test_config_checks():
 
 
 @pytest.mark.slow
-def test_training_with_knowledge_features_round_trips(tiny_corpus, tagger_docs, dictionary_pipeline, tmp_path):
+def test_training_with_knowledge_features_round_trips(tiny_corpus, tiny_decoder, tagger_docs, dictionary_pipeline,
+                                                      tmp_path):
     out = tmp_path / "tagger"
-    setup = _setup(tiny_corpus, out, {"model.knowledge": True, "paths.knowledge": str(dictionary_pipeline)},
+    setup = _setup(tiny_corpus, tiny_decoder, out, {"model.knowledge": True, "paths.knowledge": str(dictionary_pipeline)},
                    max_steps=8, eval_every=8, checkpoint_every=8)
     meta = TaggerTrainer(setup, progress=False, log=lambda *_: None).train(resume=False)
     assert meta["steps"] == 8 and meta["data"]["knowledge"] == str(dictionary_pipeline)

@@ -1,4 +1,4 @@
-"""The tagger network on the real Gemma 3 270M (two layers kept): the causal encoding is
+"""The tagger network on a decoder with Gemma 3's layout (the tiny one; two layers kept): the causal encoding is
 the language model's own, bidirectional attention changes it, LoRA sits where asked."""
 
 import pytest
@@ -19,11 +19,12 @@ def test_attention_bias_masks_padding_future_and_distance():
 
 
 @pytest.fixture(scope="module")
-def two_layer_tagger():
-    """A 2-layer causal tagger over Gemma 3 270M, and the LM's own hidden states for one input."""
+def two_layer_tagger(tiny_decoder):
+    """A 2-layer causal tagger over the tiny decoder with Gemma 3's layout, and the LM's own
+    hidden states for one input."""
     from raredis_llm.models.loading import load_causal_lm
 
-    lm, tok = load_causal_lm("offline:gemma-3-270m", device="cpu", dtype="float32", attn_implementation="sdpa")
+    lm, tok = load_causal_lm(str(tiny_decoder), device="cpu", dtype="float32", attn_implementation="sdpa")
     ids = torch.tensor([tok("Fabry disease causes pain in the hands.")["input_ids"]])
     with torch.no_grad():
         reference = lm.model(input_ids=ids, output_hidden_states=True).hidden_states[2]

@@ -1,5 +1,5 @@
-"""A tiny real training run of the tagger (Gemma 3 270M, two layers, a handful of
-sentences): the loss goes down, the run resumes, and the saved pipeline round-trips
+"""A tiny real training run of the tagger (the tiny decoder with Gemma 3's layout, two
+layers, a handful of sentences): the loss goes down, the run resumes, and the saved pipeline round-trips
 through to_disk / from_disk / spacy.load with identical predictions."""
 
 import json
@@ -15,8 +15,9 @@ from raredis_llm.tagger.trainer import TaggerTrainer
 CONFIG = Path(__file__).resolve().parents[2] / "configs" / "tagger_cpu.cfg"
 
 
-def _setup(corpus: Path, output: Path, extra: dict = None, **training):
+def _setup(corpus: Path, base: Path, output: Path, extra: dict = None, **training):
     overrides = {
+        "model.base_model": str(base),
         "paths.train": str(corpus / "train.spacy"), "paths.validation": str(corpus / "validation.spacy"),
         "paths.output": str(output), "model.num_layers": 2, "model.lora_from": 0,
         "model.bidirectional_from": 0, "model.context": "first_sentence",
@@ -33,17 +34,16 @@ def _ents(docs):
     return [[(e.start_char, e.end_char, e.label_) for e in d.ents] for d in docs]
 
 
-@pytest.mark.slow
-def test_training_lowers_the_loss_and_the_pipeline_round_trips(tiny_corpus, tagger_docs, tmp_path):
+def test_training_lowers_the_loss_and_the_pipeline_round_trips(tiny_corpus, tiny_decoder, tagger_docs, tmp_path):
     out = tmp_path / "tagger"
-    meta = TaggerTrainer(_setup(tiny_corpus, out), progress=False, log=lambda *_: None).train(resume=False)
+    meta = TaggerTrainer(_setup(tiny_corpus, tiny_decoder, out), progress=False, log=lambda *_: None).train(resume=False)
     losses = [loss for _, loss in meta["train_losses"]]
     assert meta["steps"] == 16 and len(losses) == 16
     assert sum(losses[-4:]) / 4 < 0.6 * sum(losses[:4]) / 4
     assert meta["best_step"] in (8, 16) and [h["step"] for h in meta["history"]] == [8, 16]
     for name in ("model-best", "model-last"):
         cfg = json.loads((out / name / "raredis_llm_tagger" / "cfg.json").read_text())
-        assert cfg["model"]["base_model"] == "offline:gemma-3-270m"  # a reference, never the weights
+        assert cfg["model"]["base_model"] == str(tiny_decoder)  # a reference, never the weights
         assert not list((out / name).rglob("model.safetensors"))
 
     texts = [d.text for d in tagger_docs()] + ["Fabry disease is rare. Fever and pain are common."]
@@ -71,12 +71,11 @@ def test_training_lowers_the_loss_and_the_pipeline_round_trips(tiny_corpus, tagg
     assert [u[2] for u in tagger._units(doc)] == [texts[0]] * 2
 
 
-@pytest.mark.slow
-def test_an_interrupted_run_resumes_to_the_same_model(tiny_corpus, tmp_path):
-    full = TaggerTrainer(_setup(tiny_corpus, tmp_path / "full", max_steps=8, eval_every=0, checkpoint_every=4),
+def test_an_interrupted_run_resumes_to_the_same_model(tiny_corpus, tiny_decoder, tmp_path):
+    full = TaggerTrainer(_setup(tiny_corpus, tiny_decoder, tmp_path / "full", max_steps=8, eval_every=0, checkpoint_every=4),
                          progress=False, log=lambda *_: None).train(resume=False)
     part = tmp_path / "part"
-    setup = _setup(tiny_corpus, part, max_steps=8, eval_every=0, checkpoint_every=4)
+    setup = _setup(tiny_corpus, tiny_decoder, part, max_steps=8, eval_every=0, checkpoint_every=4)
     stopped = TaggerTrainer(setup, progress=False, log=lambda *_: None).train(resume=False, session_steps=3)
     assert stopped["steps"] == 3 and stopped["stop_reason"] == "session_steps"
     resumed = TaggerTrainer(setup, progress=False, log=lambda *_: None).train(resume=True)
@@ -84,13 +83,12 @@ def test_an_interrupted_run_resumes_to_the_same_model(tiny_corpus, tmp_path):
     assert [l for _, l in resumed["train_losses"]] == pytest.approx([l for _, l in full["train_losses"]], rel=1e-3)
 
 
-@pytest.mark.slow
-def test_the_frozen_layers_run_once_and_train_as_recomputed(tiny_corpus, tmp_path):
+def test_the_frozen_layers_run_once_and_train_as_recomputed(tiny_corpus, tiny_decoder, tmp_path):
     """lora_from = 1: layer 0 is frozen; its output cached per sentence gives the losses
     of recomputing it at every step (bf16 batches of other shapes round differently)."""
     runs = {}
     for cache in (True, False):
-        setup = _setup(tiny_corpus, tmp_path / f"cache_{cache}", {"model.lora_from": 1}, max_steps=4,
+        setup = _setup(tiny_corpus, tiny_decoder, tmp_path / f"cache_{cache}", {"model.lora_from": 1}, max_steps=4,
                        eval_every=0, checkpoint_every=0, cache_frozen=cache)
         trainer = TaggerTrainer(setup, progress=False, log=lambda *_: None)
         runs[cache] = [l for _, l in trainer.train(resume=False)["train_losses"]]
@@ -106,10 +104,9 @@ def test_the_frozen_layers_run_once_and_train_as_recomputed(tiny_corpus, tmp_pat
     assert runs[True] == pytest.approx(runs[False], rel=0.03)
 
 
-@pytest.mark.slow
-def test_the_clock_is_a_loud_safety_stop(tiny_corpus, tmp_path):
+def test_the_clock_is_a_loud_safety_stop(tiny_corpus, tiny_decoder, tmp_path):
     logged = []
-    meta = TaggerTrainer(_setup(tiny_corpus, tmp_path / "t", max_steps=8, max_minutes=1e-9, eval_every=0),
+    meta = TaggerTrainer(_setup(tiny_corpus, tiny_decoder, tmp_path / "t", max_steps=8, max_minutes=1e-9, eval_every=0),
                          progress=False, log=logged.append).train(resume=False)
     assert meta["steps"] == 0 and meta["stopped_by_time"] and meta["stop_reason"].startswith("max_minutes")
     assert any(line.startswith("WARNING: stopped by the wall-clock safety cap") for line in logged)
