@@ -10,7 +10,7 @@ import srsly
 from raredis_llm.tagger.recipes import read_recipes, recipe_overrides, recipes_table, run_recipes
 
 CONFIG = Path(__file__).resolve().parents[2] / "configs" / "tagger_cpu.cfg"
-TINY = {"model.num_layers": 2, "model.lora_from": 1, "model.bidirectional_from": 0, "lora.r": 4, "lora.alpha": 8,
+TINY_STEPS = {"model.num_layers": 2, "model.lora_from": 1, "model.bidirectional_from": 0, "lora.r": 4, "lora.alpha": 8,
         "training.batch_tokens": 160, "training.learning_rate": 0.005, "training.head_learning_rate": 0.03,
         "training.warmup_steps": 1, "training.eval_every": 2, "training.checkpoint_every": 0}
 
@@ -45,8 +45,8 @@ def test_the_table_has_a_row_per_recipe():
     assert "| a | 50.0 | 55.0 | 70.0 | - | 40.0 | 50.0 | 10.0 | 250 of 500 | 9.1 | 1.0 |" in table
 
 
-@pytest.mark.slow
-def test_recipes_train_score_and_resume(tiny_corpus, tmp_path):
+def test_recipes_train_score_and_resume(tiny_corpus, tiny_decoder, tmp_path):
+    TINY = {**TINY_STEPS, "model.base_model": str(tiny_decoder)}
     recipes = tmp_path / "recipes.yml"
     srsly.write_yaml(recipes, {"config": str(CONFIG), "steps": 2,
                                "recipes": {"plain": dict(TINY), "context": {**TINY, "model.context": "first_sentence"}}})

@@ -109,6 +109,7 @@ def run_recipes(
                "stop_reason": meta["stop_reason"], "words_per_s": metrics["speed"]["words_per_s"],
                "n_docs": len(gold), **_scores(metrics)}
         write_json(row, done)
+        row = json.loads(done.read_text())  # as stored (JSON rounds floats): a later run reads the same
         rows.append(row)
         log(f"{name}: validation micro F1 {row['f_5type']:.4f} / {row['f_4type']:.4f} (5 / 4 types)")
         del nlp
