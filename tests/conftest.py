@@ -90,10 +90,19 @@ def tiny_cnn(tiny_corpus, tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def tiny_trf(tiny_corpus, tmp_path_factory) -> Path:
-    """configs/trf.cfg (offline MiniLM) trained 12 steps on part of the tiny corpus."""
+def tiny_encoder(tmp_path_factory) -> Path:
+    """A tiny random BERT with MiniLM's tokenizer (tests/tiny_encoder.py)."""
+    from tests.tiny_encoder import build_tiny_encoder
+
+    return build_tiny_encoder(tmp_path_factory.mktemp("tiny_encoder"))
+
+
+@pytest.fixture(scope="session")
+def tiny_trf(tiny_corpus, tiny_encoder, tmp_path_factory) -> Path:
+    """configs/trf.cfg on the tiny encoder (MiniLM's tokenizer) trained 12 steps on part of
+    the tiny corpus."""
     return _train_tiny("trf.cfg", tiny_corpus, tmp_path_factory.mktemp("tiny_trf"),
-                       {"training.max_steps": 12, "training.eval_frequency": 12, "corpora.train.limit": 48,
+                       {"components.transformer.model.name": str(tiny_encoder), "training.max_steps": 12, "training.eval_frequency": 12, "corpora.train.limit": 48,
                         "corpora.dev.limit": 8, "training.optimizer.learn_rate.initial_rate": 5e-4,
                         "training.optimizer.learn_rate.warmup_steps": 2})
 
