@@ -27,15 +27,16 @@ def test_substrings_and_seams_of_a_toy_vocabulary():
     assert "xyz" not in names and "er." not in names
 
 
+@pytest.fixture(scope="module")
+def gemma_allowed(gemma_tokenizer):
+    """The real Gemma tokenizer's vocabulary as AllowedTokens (built once for every format)."""
+    return gemma_tokenizer, AllowedTokens.from_tokenizer(gemma_tokenizer, always=[gemma_tokenizer.eos_token_id])
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("name", ["inline", "lines", "json", "bio"])
-def test_gold_answers_of_the_test_split_are_allowed(name, converted_corpus):
-    from transformers import AutoTokenizer
-
-    from raredis_llm.models.offline import gemma_hf_folder
-
-    tok = AutoTokenizer.from_pretrained(str(gemma_hf_folder()))
-    allowed = AllowedTokens.from_tokenizer(tok, always=[tok.eos_token_id])
+def test_gold_answers_of_the_test_split_are_allowed(name, converted_corpus, gemma_allowed):
+    tok, allowed = gemma_allowed
     fmt = get_format(name)
     glue = tuple(fmt.constraint_strings(list(LABELS)))
     out, _ = converted_corpus
