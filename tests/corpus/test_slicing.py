@@ -90,15 +90,19 @@ def test_bad_arguments(tiny_corpus, tmp_path):
         slice_corpus(tiny_corpus, tmp_path / "x", n_docs=1, splits=["nosuch"])
 
 
-@pytest.mark.slow
 def test_convert_keeps_the_first_documents(raredis_dir, tmp_path):
-    """scripts/convert.py --n-docs: the smoke run's corpus, converted then cut in one step."""
+    """scripts/convert.py --n-docs: the smoke run's corpus, converted then cut in one step
+    (on 8 train and 3 dev documents of RareDis, in the RareDis-v1 folder layout)."""
     from raredis_llm.corpus.sources import fetch
+    from tests.conftest import _extract
 
-    assets = fetch(tmp_path / "assets", source=raredis_dir, log=lambda *_: None)
+    source = tmp_path / "source"
+    _extract(raredis_dir / "train.zip", 0, 8, source)
+    _extract(raredis_dir / "dev.zip", 0, 3, source)
+    assets = fetch(tmp_path / "assets", source=source, log=lambda *_: None)
     out = tmp_path / "corpus"
-    proc = subprocess.run([sys.executable, str(ROOT / "scripts" / "convert.py"), str(assets), str(out), "--n-docs", "2"],
-                          capture_output=True, text=True)
+    proc = subprocess.run([sys.executable, str(ROOT / "scripts" / "convert.py"), str(assets), str(out), "--n-docs", "2",
+                           "--validation-fraction", "0.25"], capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
     assert "Kept the first 2 documents per split" in proc.stdout
     splits = json.loads((out / "splits.json").read_text())
