@@ -6,6 +6,8 @@ import sys
 import tomllib
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent
 GROUP_TO_REGISTRY = {
     "spacy_factories": "factories",
@@ -31,6 +33,7 @@ def test_all_groups_are_known_and_non_empty():
     assert {"thinc_llm_tasks", "thinc_llm_models", "spacy_factories", "spacy_misc"} <= set(declared)
 
 
+@pytest.mark.slow
 def test_entry_points_resolve_in_a_clean_process():
     code = """
 import sys, spacy, spacy_llm  # spacy_llm creates the llm_* registries

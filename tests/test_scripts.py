@@ -28,12 +28,14 @@ def helps(tmp_path_factory):
 
 
 @pytest.mark.parametrize("script", SCRIPTS, ids=lambda p: p.name)
+@pytest.mark.slow
 def test_script_shows_help(helps, script):
     result = helps[script.name]
     assert result["code"] == 0, result["out"][-2000:]
     assert "Usage" in result["out"] or "usage" in result["out"], result["out"][-500:]
 
 
+@pytest.mark.slow
 def test_a_script_that_fails_to_import_is_reported(tmp_path):
     """The one-interpreter runner reports a failing import as a failure, not as help."""
     broken = tmp_path / "broken.py"

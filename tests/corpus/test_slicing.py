@@ -90,6 +90,7 @@ def test_bad_arguments(tiny_corpus, tmp_path):
         slice_corpus(tiny_corpus, tmp_path / "x", n_docs=1, splits=["nosuch"])
 
 
+@pytest.mark.slow
 def test_convert_keeps_the_first_documents(raredis_dir, tmp_path):
     """scripts/convert.py --n-docs: the smoke run's corpus, converted then cut in one step
     (on 8 train and 3 dev documents of RareDis, in the RareDis-v1 folder layout)."""

@@ -77,6 +77,7 @@ def test_bad_members(tiny_cnn, tmp_path):
         member_specs(["just-a-path"])
 
 
+@pytest.mark.slow
 def test_script(tiny_cnn, tmp_path):
     out = tmp_path / "ens"
     proc = subprocess.run([sys.executable, str(ROOT / "scripts" / "assemble_ensemble.py"), str(out),

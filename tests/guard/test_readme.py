@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import spacy
 from spacy.tokens import DocBin
 from tests.guard.tiny_ner import drug_ner
@@ -20,6 +21,7 @@ def snippets():
     return re.findall(r"```python\n(.*?)```", section, flags=re.DOTALL)
 
 
+@pytest.mark.slow
 def test_snippets_run(tiny_cnn, tiny_corpus, tmp_path):
     """Each snippet runs in a fresh interpreter, as a user's script would (so a missing import
     or registration cannot be hidden by another test)."""
