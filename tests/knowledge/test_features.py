@@ -11,7 +11,6 @@ from spacy.tokens import DocBin, Span
 from spacy.util import load_config, load_model_from_config
 
 import raredis_llm.baselines  # noqa: F401
-import raredis_llm.knowledge  # noqa: F401
 from raredis_llm.knowledge.dictionary import GROUP_LABELS
 from raredis_llm.knowledge.features import (embed_with_knowledge, feature_matrix, knowledge_features,
                                             tok2vec_with_knowledge)

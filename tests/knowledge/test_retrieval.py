@@ -11,7 +11,6 @@ import pytest
 import spacy
 from spacy.tokens import DocBin
 
-import raredis_llm.knowledge  # noqa: F401
 import raredis_llm.llm  # noqa: F401
 from raredis_llm.knowledge.retrieval import make_kb_retriever
 from raredis_llm.llm.embeddings import SentenceEmbedder

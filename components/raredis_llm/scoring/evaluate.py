@@ -47,9 +47,8 @@ from .spans import (
     check_pairs, check_view, count_words, doc_ents, doc_label, iob2_tags, project, relabel,
     spans_to_ents, view_doc,
 )
+from .scorer import DEFAULT_VIEWS
 from .units import SCORE_KEYS, build_units, sentence_key
-
-DEFAULT_VIEWS: Tuple[str, ...] = tuple(VIEWS)
 #: Doc metadata handed to the pipeline with ``input_mode="tokens"`` or ``"text_meta"``.
 PASS_THROUGH_KEYS = (schema.DOC_ID, schema.SENT_INDEX, schema.CHAR_OFFSET, schema.CONTEXT)
 INPUT_MODES = ("text", "tokens", "text_meta")

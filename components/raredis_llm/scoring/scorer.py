@@ -19,10 +19,16 @@ from spacy.scorer import get_ner_prf
 from spacy.training import Example
 from spacy.util import registry
 
-from .evaluate import DEFAULT_VIEWS, score_docs
+from ..labels import VIEWS
+
+#: both views; the harness (``evaluate``, seqeval) is imported only when a scorer runs, so a
+#: pipeline that names this scorer loads without it
+DEFAULT_VIEWS = tuple(VIEWS)
 
 
 def score_examples(examples: Iterable[Example], views: Sequence[str] = DEFAULT_VIEWS, **kwargs: Any) -> Dict[str, Any]:
+    from .evaluate import score_docs
+
     examples = list(examples)
     out: Dict[str, Any] = dict(get_ner_prf(examples))
     scores, _ = score_docs([eg.predicted for eg in examples], [eg.reference for eg in examples],

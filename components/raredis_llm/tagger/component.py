@@ -32,7 +32,7 @@ from spacy.training import Example
 from spacy.util import ensure_path, minibatch
 
 from ..corpus import schema
-from ..finetune.lora import LoraSettings
+from ..models.lora_settings import LoraSettings
 from ..labels import LABELS
 from ..pipeline.sentences import sentence_spans
 from .settings import TaggerModelSettings

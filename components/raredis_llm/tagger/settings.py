@@ -16,7 +16,7 @@ from typing import Any, Dict, List, Optional, Tuple, Union
 
 from spacy.util import load_config, registry
 
-from ..finetune.lora import LoraSettings
+from ..models.lora_settings import LoraSettings
 from ..labels import LABELS
 from .alignment import WORD_PIECES
 from .data import CONTEXT_MODES
