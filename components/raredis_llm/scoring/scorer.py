@@ -19,6 +19,7 @@ from spacy.scorer import get_ner_prf
 from spacy.training import Example
 from spacy.util import registry
 
+from ..extras import require
 from ..labels import VIEWS
 
 #: both views; the harness (``evaluate``, seqeval) is imported only when a scorer runs, so a
@@ -27,6 +28,7 @@ DEFAULT_VIEWS = tuple(VIEWS)
 
 
 def score_examples(examples: Iterable[Example], views: Sequence[str] = DEFAULT_VIEWS, **kwargs: Any) -> Dict[str, Any]:
+    require("seqeval", "eval", "raredis.ner_scorer.v1 (the harness's metrics)")
     from .evaluate import score_docs
 
     examples = list(examples)
